@@ -1,0 +1,84 @@
+"""Namespace patterns and capabilities: what a token may do, and where.
+
+A pattern is a namespace (``acme:production``) or a prefix ending in ``*``
+(``acme:*``, ``*``). A token holds a set of patterns and a set of capabilities;
+it may do a capability to a namespace when it holds the capability and one of
+its patterns matches the namespace. Capabilities do not imply one another,
+except that ``admin`` is needed for keys, rotation, cleanup and tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from core.validation import invalid, is_namespace
+
+Capability = Literal["read", "write", "delete", "list", "audit", "admin"]
+CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
+
+_PREFIX = re.compile(r"([A-Za-z0-9][A-Za-z0-9._:@-]{0,126})?\*")
+
+
+def check_pattern(pattern: object) -> str:
+    if isinstance(pattern, str) and (_PREFIX.fullmatch(pattern) or is_namespace(pattern)):
+        return pattern
+    raise invalid("a namespace pattern must be a namespace or a prefix ending in '*'")
+
+
+def check_capability(capability: object) -> Capability:
+    for known in CAPABILITIES:
+        if capability == known:
+            return known
+    raise invalid(f"capability must be one of {', '.join(CAPABILITIES)}")
+
+
+@dataclass(frozen=True)
+class NamespaceScope:
+    """The namespaces a token may see, as exact names and prefixes (for SQL filters)."""
+
+    exact: tuple[str, ...]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def from_patterns(cls, patterns: Iterable[str]) -> NamespaceScope:
+        exact: list[str] = []
+        prefixes: list[str] = []
+        for pattern in patterns:
+            if pattern.endswith("*"):
+                prefixes.append(pattern[:-1])
+            else:
+                exact.append(pattern)
+        return cls(tuple(sorted(set(exact))), tuple(sorted(set(prefixes))))
+
+    @property
+    def is_everything(self) -> bool:
+        return "" in self.prefixes
+
+    def contains(self, namespace: str) -> bool:
+        return namespace in self.exact or any(namespace.startswith(p) for p in self.prefixes)
+
+
+EVERYTHING = NamespaceScope(exact=(), prefixes=("",))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a token's id (recorded as ``actor``), its patterns and capabilities."""
+
+    token_id: str
+    name: str
+    patterns: tuple[str, ...]
+    capabilities: frozenset[Capability]
+
+    @property
+    def scope(self) -> NamespaceScope:
+        return NamespaceScope.from_patterns(self.patterns)
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def may(self, capability: Capability, namespace: str) -> bool:
+        return self.has(capability) and self.scope.contains(namespace)

@@ -1,0 +1,65 @@
+"""The one PostgreSQL engine, and the two ways the store talks through it.
+
+Piccolo owns the connection pool, the transactions (a contextvar per task) and
+the migrations. The store's set-based statements (upserts, keyset pages,
+``FOR UPDATE SKIP LOCKED`` claims, bulk rewraps) are written as SQL and run on
+the connection of the current Piccolo transaction, so they join it, and on
+asyncpg's prepared-statement cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "")}, extensions=())
+
+
+def configure_database(url: str) -> None:
+    """Point the engine at ``url``; must happen before the pool opens."""
+    DB.config = {"dsn": url}
+
+
+async def open_pool(*, min_size: int = 1, max_size: int = 10) -> None:
+    if DB.pool is None:
+        await DB.start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool() -> None:
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """One database transaction for the current task; statements run by :func:`fetch` join it."""
+    async with DB.transaction():
+        yield
+
+
+async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
+    """Run ``query`` (``$1``-style parameters) in the current transaction, if any."""
+    transaction = DB.current_transaction.get()
+    if transaction is not None:
+        rows: list[asyncpg.Record] = await transaction.connection.fetch(query, *args)
+        return rows
+    if DB.pool is not None:
+        async with DB.pool.acquire() as connection:
+            pooled: list[asyncpg.Record] = await connection.fetch(query, *args)
+            return pooled
+    connection = await asyncpg.connect(**DB.config)
+    try:
+        single: list[asyncpg.Record] = await connection.fetch(query, *args)
+        return single
+    finally:
+        await connection.close()
+
+
+async def fetch_one(query: str, *args: Any) -> asyncpg.Record | None:
+    rows = await fetch(query, *args)
+    return rows[0] if rows else None

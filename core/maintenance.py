@@ -1,0 +1,188 @@
+"""Rotation and cleanup, one batch per call and one transaction per batch.
+
+The worker chains these calls; each is safe to run concurrently with itself
+because rows are claimed with ``FOR UPDATE SKIP LOCKED``: two batches never
+touch the same row, and a batch killed half-way rolls back whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from core import audit
+from core.crypto import InvalidCiphertext, rewrap
+from core.db import fetch, transaction
+from core.keys import KeyRing
+from core.models import CleanupBatch, RotationBatch, RotationStatus
+from core.validation import check_duration_ms, invalid
+
+log = logging.getLogger("secretstore.maintenance")
+
+SECRETS_RETENTION_MS = 30 * 24 * 3600 * 1000
+EVENTS_RETENTION_MS = 180 * 24 * 3600 * 1000
+MAX_BATCH = 10_000
+
+
+def _check_batch(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BATCH:
+        raise invalid(f"batch size must be an integer from 1 to {MAX_BATCH}")
+    return limit
+
+
+def _rewrappable(keyring: KeyRing) -> tuple[list[int], list[bytes]]:
+    """Configured versions below the active one, with the ids of their KEKs."""
+    versions = [v for v in keyring.versions if v != keyring.active_version]
+    return versions, [keyring.kek_id(v) for v in versions]
+
+
+async def rotation_status(keyring: KeyRing) -> RotationStatus:
+    versions, kek_ids = _rewrappable(keyring)
+    rows = await fetch(
+        "SELECT key_version, count(*) AS total,"
+        " count(*) FILTER (WHERE unwrap_failed_kek IS NOT NULL AND unwrap_failed_kek ="
+        " ($2::bytea[])[array_position($1::int[], key_version)]) AS unrewrappable"
+        " FROM secrets GROUP BY key_version ORDER BY key_version",
+        versions,
+        kek_ids,
+    )
+    counts = {row["key_version"]: row["total"] for row in rows}
+    stale = sum(n for v, n in counts.items() if v in versions)
+    orphans = sum(n for v, n in counts.items() if v not in keyring)
+    return RotationStatus(
+        active_version=keyring.active_version,
+        configured_versions=keyring.versions,
+        counts=counts,
+        stale=stale,
+        orphans=orphans,
+        unrewrappable=sum(row["unrewrappable"] for row in rows),
+    )
+
+
+async def rotate_batch(
+    keyring: KeyRing, now: datetime, limit: int = 100, actor: str | None = None
+) -> RotationBatch:
+    """Rewrap up to ``limit`` stale rows onto the active KEK.
+
+    The value ciphertext and ``updated_at`` stay as they are: a rewrap changes
+    how the DEK is protected, not the secret, so listings and caches keyed on
+    ``updated_at`` do not see a rotation as a write. Orphans are never claimed
+    (their version is not in the claim's list), and a row its KEK fails to
+    unwrap is marked with that KEK's id so later batches pass over it; neither
+    can block the rewrappable rows behind them. The batch is done when it
+    claimed fewer rows than it could.
+    """
+    _check_batch(limit)
+    versions, kek_ids = _rewrappable(keyring)
+    if not versions:
+        return RotationBatch(rotated=0, skipped=0, is_done=True)
+    active = keyring.active_version
+    new_kek = keyring.kek_material(active)
+    async with transaction():
+        rows = await fetch(
+            "SELECT id, namespace, name, key_version, wrapped_dek, dek_nonce FROM secrets"
+            " WHERE key_version = ANY($1::int[]) AND unwrap_failed_kek IS DISTINCT FROM"
+            " ($2::bytea[])[array_position($1::int[], key_version)]"
+            " LIMIT $3 FOR UPDATE SKIP LOCKED",
+            versions,
+            kek_ids,
+            limit,
+        )
+        rotated_ids, wrapped, nonces, events, details = [], [], [], [], []
+        failed_ids, failed_keks = [], []
+        for row in rows:
+            version = row["key_version"]
+            try:
+                new_wrapped, new_nonce = rewrap(
+                    wrapped_dek=row["wrapped_dek"],
+                    dek_nonce=row["dek_nonce"],
+                    namespace=row["namespace"],
+                    name=row["name"],
+                    old_kek=keyring.kek_material(version),
+                    old_version=version,
+                    new_kek=new_kek,
+                    new_version=active,
+                )
+            except InvalidCiphertext:
+                failed_ids.append(row["id"])
+                failed_keks.append(keyring.kek_id(version))
+                continue
+            rotated_ids.append(row["id"])
+            wrapped.append(new_wrapped)
+            nonces.append(new_nonce)
+            events.append((row["id"], row["namespace"], row["name"]))
+            details.append(json.dumps({"from_version": version, "to_version": active}))
+        if rotated_ids:
+            await fetch(
+                "UPDATE secrets AS s SET wrapped_dek = r.wrapped_dek, dek_nonce = r.dek_nonce,"
+                " key_version = $4, unwrap_failed_kek = NULL"
+                " FROM unnest($1::uuid[], $2::bytea[], $3::bytea[])"
+                " AS r(id, wrapped_dek, dek_nonce) WHERE s.id = r.id",
+                rotated_ids,
+                wrapped,
+                nonces,
+                active,
+            )
+            await audit.record_many(events, "rotated", actor, details, now)
+        if failed_ids:
+            await fetch(
+                "UPDATE secrets AS s SET unwrap_failed_kek = f.kek"
+                " FROM unnest($1::uuid[], $2::bytea[]) AS f(id, kek) WHERE s.id = f.id",
+                failed_ids,
+                failed_keks,
+            )
+    if failed_ids:
+        log.warning(
+            "rotation skipped rows whose KEK did not unwrap them",
+            extra={"skipped": len(failed_ids), "active_version": active},
+        )
+    return RotationBatch(
+        rotated=len(rotated_ids), skipped=len(failed_ids), is_done=len(rows) < limit
+    )
+
+
+async def cleanup_secrets_batch(
+    now: datetime, retention_ms: int | None, limit: int = 500, actor: str | None = None
+) -> CleanupBatch:
+    """Delete up to ``limit`` secrets whose expiry passed more than ``retention_ms`` ago."""
+    retention = SECRETS_RETENTION_MS if retention_ms is None else retention_ms
+    check_duration_ms("retention_ms", retention)
+    _check_batch(limit)
+    cutoff = now - timedelta(milliseconds=retention)
+    async with transaction():
+        rows = await fetch(
+            "DELETE FROM secrets WHERE id IN (SELECT id FROM secrets WHERE expires_at < $1"
+            " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, namespace, name",
+            cutoff,
+            limit,
+        )
+        reason = json.dumps({"reason": "expired_cleanup"})
+        await audit.record_many(
+            [(r["id"], r["namespace"], r["name"]) for r in rows],
+            "deleted",
+            actor,
+            [reason] * len(rows),
+            now,
+        )
+    return CleanupBatch(deleted=len(rows), is_done=len(rows) < limit)
+
+
+async def cleanup_events_batch(
+    now: datetime, retention_ms: int | None, limit: int = 1000
+) -> CleanupBatch:
+    """Delete up to ``limit`` audit events older than ``retention_ms``."""
+    retention = EVENTS_RETENTION_MS if retention_ms is None else retention_ms
+    check_duration_ms("retention_ms", retention)
+    _check_batch(limit)
+    cutoff = now - timedelta(milliseconds=retention)
+    async with transaction():
+        rows = await fetch(
+            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events"
+            " WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " RETURNING id",
+            cutoff,
+            limit,
+        )
+    return CleanupBatch(deleted=len(rows), is_done=len(rows) < limit)

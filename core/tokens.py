@@ -1,0 +1,167 @@
+"""API tokens: created by an admin, shown once, stored as a hash, checked on every request.
+
+A token's text is 32 random bytes, so a single SHA-256 is enough to store it
+safely (there is nothing to brute-force, unlike a password), and the lookup is
+one indexed query by hash. The bootstrap admin token comes from the
+environment and is never stored; it is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets as random_source
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from core.access import CAPABILITIES, Capability, Principal, check_capability, check_pattern
+from core.db import fetch, fetch_one
+from core.errors import SecretStoreError
+from core.timeutil import Clock, after_ms, utc_now
+from core.validation import check_duration_ms, invalid
+
+TOKEN_PREFIX = "sst_"  # noqa: S105 (a marker, not a credential)
+BOOTSTRAP_ACTOR = "bootstrap-admin"
+MAX_TOKEN_NAME = 128
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: str
+    name: str
+    namespaces: tuple[str, ...]
+    capabilities: tuple[Capability, ...]
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    info: TokenInfo
+    # the token text, shown to its creator once and never again
+    token: str
+
+    def __repr__(self) -> str:
+        return f"CreatedToken(info={self.info!r}, token=<hidden>)"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def bootstrap_principal() -> Principal:
+    return Principal(
+        token_id=BOOTSTRAP_ACTOR,
+        name="bootstrap admin",
+        patterns=("*",),
+        capabilities=frozenset(CAPABILITIES),
+    )
+
+
+class TokenService:
+    def __init__(self, *, admin_token: str | None = None, clock: Clock = utc_now) -> None:
+        self._admin_hash = hash_token(admin_token) if admin_token else None
+        self._clock = clock
+
+    async def create(
+        self,
+        name: str,
+        namespaces: list[str],
+        capabilities: list[str],
+        *,
+        ttl_ms: int | None = None,
+        created_by: str | None = None,
+    ) -> CreatedToken:
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME:
+            raise invalid(f"token name must be 1-{MAX_TOKEN_NAME} characters")
+        if not isinstance(namespaces, list) or not namespaces:
+            raise invalid("namespaces must be a non-empty list of namespace patterns")
+        if not isinstance(capabilities, list) or not capabilities:
+            raise invalid("capabilities must be a non-empty list")
+        patterns = sorted({check_pattern(p) for p in namespaces})
+        caps = sorted({check_capability(c) for c in capabilities}, key=CAPABILITIES.index)
+        if ttl_ms is not None:
+            check_duration_ms("ttl_ms", ttl_ms)
+        now = self._clock()
+        expires_at = after_ms(now, ttl_ms) if ttl_ms is not None else None
+        token = TOKEN_PREFIX + random_source.token_urlsafe(32)
+        row = await fetch_one(
+            "INSERT INTO api_tokens (id, name, token_hash, namespaces, capabilities,"
+            " created_by, created_at, expires_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb,"
+            " $6, $7, $8) RETURNING *",
+            uuid.uuid4(),
+            name,
+            hash_token(token),
+            json.dumps(patterns),
+            json.dumps(caps),
+            created_by,
+            now,
+            expires_at,
+        )
+        assert row is not None
+        return CreatedToken(_info(row), token)
+
+    async def list(self) -> list[TokenInfo]:
+        rows = await fetch("SELECT * FROM api_tokens ORDER BY created_at, id")
+        return [_info(row) for row in rows]
+
+    async def revoke(self, token_id: str) -> TokenInfo:
+        try:
+            key = uuid.UUID(token_id)
+        except ValueError:
+            raise SecretStoreError("not_found", "no such token") from None
+        row = await fetch_one(
+            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING *",
+            key,
+            self._clock(),
+        )
+        if row is None:
+            raise SecretStoreError("not_found", "no such token")
+        return _info(row)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        """The principal of a live token, or ``None`` (unknown, revoked or expired)."""
+        if not token or len(token) > 512:
+            return None
+        digest = hash_token(token)
+        if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
+            return bootstrap_principal()
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        row = await fetch_one("SELECT * FROM api_tokens WHERE token_hash = $1", digest)
+        # The index lookup finds the row by hash; the constant-time comparison
+        # keeps the final check from depending on where two hashes differ.
+        if row is None or not hmac.compare_digest(row["token_hash"], digest):
+            return None
+        info = _info(row)
+        now = self._clock()
+        if info.revoked_at is not None or (info.expires_at is not None and now >= info.expires_at):
+            return None
+        return Principal(
+            token_id=info.token_id,
+            name=info.name,
+            patterns=info.namespaces,
+            capabilities=frozenset(info.capabilities),
+        )
+
+
+def _info(row: asyncpg.Record) -> TokenInfo:
+    namespaces: list[str] = json.loads(row["namespaces"])
+    capabilities: list[Any] = json.loads(row["capabilities"])
+    return TokenInfo(
+        token_id=str(row["id"]),
+        name=row["name"],
+        namespaces=tuple(namespaces),
+        capabilities=tuple(check_capability(c) for c in capabilities),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,116 @@
+"""Validation of every argument a caller can send, before anything is looked up.
+
+Each rule lives here once; the web layer and the CLI reach it through the
+store, so a malformed argument is refused the same way from every entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from core.errors import SecretStoreError
+
+MAX_VALUE_BYTES = 65_536
+MAX_METADATA_BYTES = 8 * 1024
+MAX_NAMESPACE_LENGTH = 128
+MAX_NAME_LENGTH = 256
+MAX_PAGE_LIMIT = 200
+DEFAULT_PAGE_LIMIT = 50
+# JavaScript clients can hold integers up to 2**53 exactly; a TTL beyond that is
+# a mistake, and it also keeps now + ttl inside PostgreSQL's timestamp range.
+MAX_DURATION_MS = 100 * 365 * 24 * 3600 * 1000
+
+Order = Literal["asc", "desc"]
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def invalid(message: str) -> SecretStoreError:
+    return SecretStoreError("invalid_argument", message)
+
+
+def is_namespace(text: object) -> bool:
+    return isinstance(text, str) and _NAMESPACE.fullmatch(text) is not None
+
+
+def check_namespace(namespace: object) -> str:
+    if not isinstance(namespace, str) or not is_namespace(namespace):
+        raise invalid(
+            "namespace must be 1-128 characters from A-Z a-z 0-9 . _ : @ -, "
+            "starting with a letter or digit"
+        )
+    return namespace
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise invalid("name must be a non-empty string")
+    if len(name) > MAX_NAME_LENGTH:
+        raise invalid(f"name must be at most {MAX_NAME_LENGTH} characters")
+    if "/" in name:
+        raise invalid("name must not contain '/'")
+    if _CONTROL.search(name):
+        raise invalid("name must not contain control characters")
+    if name != name.strip():
+        raise invalid("name must not start or end with white space")
+    return name
+
+
+def check_value(value: object) -> str:
+    if not isinstance(value, str):
+        raise invalid("value must be a string")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be stored as UTF-8 text.
+        raise invalid("value must be valid Unicode text") from None
+    if size > MAX_VALUE_BYTES:
+        raise SecretStoreError(
+            "value_too_large", f"value is {size} UTF-8 bytes; the limit is {MAX_VALUE_BYTES}"
+        )
+    return value
+
+
+def check_metadata(metadata: object) -> dict[str, Any] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise invalid("metadata must be a JSON object or null")
+    try:
+        encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        size = len(encoded.encode("utf-8"))
+    except (TypeError, ValueError, UnicodeEncodeError):
+        raise invalid("metadata must be a JSON object of JSON values") from None
+    if size > MAX_METADATA_BYTES:
+        raise invalid(f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}")
+    result: dict[str, Any] = json.loads(encoded)
+    return result
+
+
+def check_duration_ms(field: str, value: object) -> int:
+    """A positive whole number of milliseconds (``ttl_ms``, ``retention_ms``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"{field} must be a positive integer number of milliseconds")
+    if value <= 0:
+        raise invalid(f"{field} must be positive")
+    if value > MAX_DURATION_MS:
+        raise invalid(f"{field} must be at most {MAX_DURATION_MS}")
+    return value
+
+
+def check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise invalid(f"limit must be an integer from 1 to {MAX_PAGE_LIMIT}")
+    return limit
+
+
+def check_order(order: object) -> Order:
+    if order == "asc":
+        return "asc"
+    if order == "desc":
+        return "desc"
+    raise invalid("order must be 'asc' or 'desc'")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import create_database, drop_database, migrate
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
+    """Private PostgreSQL and Redis from the wheels, when the environment names none."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        yield None
+        return
+    from cli.embedded import start_embedded
+
+    services = start_embedded(tmp_path_factory.mktemp("embedded"))
+    yield services
+    services.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(embedded_services: object | None) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return embedded_services.database_url  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_services: object | None) -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    return embedded_services.redis_url  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A migrated database of this test session's own."""
+    url = await create_database(server_url)
+    migrate(url)
+    yield url
+    from core.db import close_pool
+
+    await close_pool()
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+async def db_pool(database_url: str) -> AsyncIterator[str]:
+    from core.db import configure_database, open_pool
+
+    configure_database(database_url)
+    await open_pool(min_size=2, max_size=20)
+    yield database_url
+
+
+@pytest.fixture
+async def db(db_pool: str) -> AsyncIterator[str]:
+    """The session database, emptied after the test."""
+    yield db_pool
+    from core.db import fetch
+
+    await fetch("TRUNCATE secrets, audit_events, api_tokens")
