@@ -126,6 +126,28 @@ class TokenService:
             raise SecretStoreError("not_found", "no such token")
         return _info(row)
 
+    async def principal(self, token_id: str) -> Principal | None:
+        """The principal of a live token by id (a dashboard session re-checks it per request)."""
+        if token_id == BOOTSTRAP_ACTOR:
+            return bootstrap_principal() if self._admin_hash is not None else None
+        try:
+            key = uuid.UUID(token_id)
+        except ValueError:
+            return None
+        row = await fetch_one("SELECT * FROM api_tokens WHERE id = $1", key)
+        return None if row is None else self._live(_info(row))
+
+    def _live(self, info: TokenInfo) -> Principal | None:
+        now = self._clock()
+        if info.revoked_at is not None or (info.expires_at is not None and now >= info.expires_at):
+            return None
+        return Principal(
+            token_id=info.token_id,
+            name=info.name,
+            patterns=info.namespaces,
+            capabilities=frozenset(info.capabilities),
+        )
+
     async def authenticate(self, token: str) -> Principal | None:
         """The principal of a live token, or ``None`` (unknown, revoked or expired)."""
         if not token or len(token) > 512:
@@ -140,16 +162,7 @@ class TokenService:
         # keeps the final check from depending on where two hashes differ.
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
             return None
-        info = _info(row)
-        now = self._clock()
-        if info.revoked_at is not None or (info.expires_at is not None and now >= info.expires_at):
-            return None
-        return Principal(
-            token_id=info.token_id,
-            name=info.name,
-            patterns=info.namespaces,
-            capabilities=frozenset(info.capabilities),
-        )
+        return self._live(_info(row))
 
 
 def _info(row: asyncpg.Record) -> TokenInfo:
