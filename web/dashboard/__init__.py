@@ -1,0 +1,133 @@
+"""The operator dashboard: Jinja2 pages and htmx partials over the same core as the API.
+
+``web.app.create_app`` calls :func:`dashboard_parts` and adds what it returns
+to the application: the page routes and the static files, the session
+middleware, the htmx plugin, the template engine and the CSRF configuration.
+
+Default path: a person signs in with an API token at ``/login``; the session
+keeps the token's id and every request turns it back into the token's live
+principal, so what the pages show and allow follows that token's namespaces
+and capabilities, and a revoked token is signed out on its next click. Every
+action is an htmx request that swaps the part of the page it changes.
+
+Caveats:
+
+- CSRF tokens are signed with ``SECRET_STORE_SESSION_SECRET``. Without it each
+  process draws a random secret at start, so a page served by one web process
+  cannot post to another and a restart invalidates open pages: set it when
+  running more than one web process.
+- The pages send no inline script or style: the app's Content-Security-Policy
+  forbids both, so behaviour lives in ``/static/app.js`` and htmx is configured
+  without ``eval``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random_source
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from core.runtime import Runtime
+from web.dashboard import activity, login, secret_pages, settings_pages, token_pages
+from web.dashboard.context import provide_viewer
+from web.dashboard.errors import EXCEPTION_HANDLERS
+from web.dashboard.present import FILTERS, GLOBALS, duration_text
+from web.dashboard.render import DashboardOptions
+from web.dashboard.session import SessionStorePlugin, secure_cookies_middleware, session_config
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "web" / "static"
+SESSION_SECRET_VAR = "SECRET_STORE_SESSION_SECRET"  # noqa: S105 (a variable's name)
+EMBEDDED_VAR = "SECRET_STORE_EMBEDDED"
+
+
+@dataclass
+class DashboardParts:
+    route_handlers: list[Any] = field(default_factory=list)
+    middleware: list[Any] = field(default_factory=list)
+    plugins: list[Any] = field(default_factory=list)
+    template_config: TemplateConfig[Any] | None = None
+    csrf_config: CSRFConfig | None = None
+
+
+def _template_engine(runtime: Runtime) -> Callable[[JinjaTemplateEngine], None]:
+    default_ttl = runtime.settings.default_ttl_ms
+
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters.update(FILTERS)
+        engine.engine.globals.update(GLOBALS)
+        engine.engine.globals["default_ttl"] = duration_text(default_ttl)
+
+    return configure
+
+
+def dashboard_router(options: DashboardOptions) -> Router:
+    """The pages; every route but the login ones takes the signed-in ``viewer``."""
+    signed_in = Router(
+        path="/",
+        route_handlers=[
+            *secret_pages.ROUTES,
+            *activity.ROUTES,
+            *settings_pages.ROUTES,
+            *token_pages.ROUTES,
+        ],
+        dependencies={"viewer": Provide(provide_viewer)},
+    )
+    return Router(
+        path="/",
+        route_handlers=[*login.ROUTES, signed_in],
+        request_class=HTMXRequest,
+        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={"options": Provide(lambda: options, use_cache=True, sync_to_thread=False)},
+        # Pages show secret metadata and, on request, values: never cache them.
+        cache_control=CacheControlHeader(no_store=True),
+        include_in_schema=False,
+    )
+
+
+def dashboard_parts(runtime: Runtime, environ: Mapping[str, str] | None = None) -> DashboardParts:
+    env = os.environ if environ is None else environ
+    options = DashboardOptions(embedded=env.get(EMBEDDED_VAR) == "1")
+    secret = env.get(SESSION_SECRET_VAR) or random_source.token_hex(32)
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=3600),
+        opt={"exclude_from_csrf": True},
+    )
+    return DashboardParts(
+        route_handlers=[dashboard_router(options), static],
+        middleware=[secure_cookies_middleware, session_config().middleware],
+        plugins=[
+            HTMXPlugin(HTMXConfig(set_request_class_globally=False)),
+            SessionStorePlugin(runtime.settings.redis_url),
+        ],
+        template_config=TemplateConfig(
+            directory=TEMPLATES,
+            engine=JinjaTemplateEngine,
+            engine_callback=_template_engine(runtime),
+        ),
+        csrf_config=CSRFConfig(
+            secret=secret,
+            cookie_name="secretstore_csrf",
+            header_name="x-csrftoken",
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            # The API authenticates each request by bearer token, which a
+            # browser never attaches on its own: there is nothing to forge.
+            exclude=["^/api/"],
+        ),
+    )

@@ -1,0 +1,134 @@
+"""The settings page (admin): key versions, rotation with live progress, cleanup, demo data.
+
+Rotation and cleanup run as worker chains; this page only starts them
+(``worker.chains.start_chain``) and reads progress from the store. While a
+rotation runs, its card polls every second; the answer that finds the chain
+stopped carries status 286, htmx's signal to stop polling, with the final state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import get, post
+from litestar.concurrency import sync_to_thread
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from core.errors import SecretStoreError
+from core.maintenance import EVENTS_RETENTION_MS, SECRETS_RETENTION_MS
+from web.dashboard.context import Viewer
+from web.dashboard.demo import DEMO_NAMESPACES, seed_demo
+from web.dashboard.forms import DAY_MS, CleanupForm, parse_retention_days
+from web.dashboard.present import percent
+from web.dashboard.render import DashboardOptions, fragment, page
+from worker.chains import ChainKind, is_running, start_chain
+
+# htmx stops polling an element whose request is answered with this status.
+STOP_POLLING = 286
+
+CLEANUPS: dict[str, tuple[Literal["cleanup_secrets", "cleanup_events"], int]] = {
+    "secrets": ("cleanup_secrets", SECRETS_RETENTION_MS),
+    "events": ("cleanup_events", EVENTS_RETENTION_MS),
+}
+
+
+async def _running(kind: ChainKind) -> bool | None:
+    """Whether a chain of ``kind`` runs; ``None`` when Redis cannot tell."""
+    try:
+        return await sync_to_thread(is_running, kind)
+    except SecretStoreError:
+        return None
+
+
+async def _rotation(viewer: Viewer) -> dict[str, Any]:
+    status = await viewer.runtime.store.rotation_status()
+    total = sum(status.counts.values())
+    on_active = status.counts.get(status.active_version, 0)
+    versions = sorted(set(status.configured_versions) | set(status.counts))
+    return {
+        "status": status,
+        "versions": versions,
+        "total": total,
+        "on_active": on_active,
+        "percent": percent(on_active, total),
+        "running": await _running("rotation"),
+    }
+
+
+@get("/settings")
+async def settings_index(
+    viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
+) -> Template:
+    viewer.require("admin")
+    rotation = await _rotation(viewer)
+    return await page(
+        viewer,
+        "settings/page.html",
+        section="settings",
+        rotation=rotation,
+        polling=bool(rotation["running"]),
+        retention_days={kind: default // DAY_MS for kind, (_, default) in CLEANUPS.items()},
+        embedded=options.embedded,
+        demo_namespaces=DEMO_NAMESPACES,
+    )
+
+
+@get("/settings/rotation")
+async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
+    viewer.require("admin")
+    rotation = await _rotation(viewer)
+    if rotation["running"]:
+        return fragment("settings/_rotation.html", rotation=rotation, polling=True)
+    return Template(
+        "settings/_rotation.html",
+        context={"rotation": rotation, "polling": False},
+        status_code=STOP_POLLING,
+    )
+
+
+@post("/settings/rotation", status_code=200)
+async def rotation_start(viewer: NamedDependency[Viewer]) -> Template:
+    viewer.require("admin")
+    started = await sync_to_thread(start_chain, "rotation", actor=viewer.actor)
+    rotation = await _rotation(viewer)
+    # Poll from here even if the chain already finished: the first poll then
+    # answers 286 with the final state.
+    return fragment(
+        "settings/_rotation.html",
+        rotation=rotation,
+        polling=True,
+        notice="Rotation started." if started else "A rotation was already running.",
+    )
+
+
+@post("/settings/cleanup/{kind:str}", status_code=200)
+async def cleanup_start(
+    viewer: NamedDependency[Viewer],
+    kind: FromPath[str],
+    data: URLEncodedBody[CleanupForm],
+) -> Template:
+    viewer.require("admin")
+    if kind not in CLEANUPS:
+        raise SecretStoreError("not_found", "no such cleanup")
+    chain, _ = CLEANUPS[kind]
+    retention_ms = parse_retention_days(data.retention_days)
+    started = await sync_to_thread(
+        start_chain, chain, actor=viewer.actor, retention_ms=retention_ms
+    )
+    return fragment("settings/_cleanup_result.html", kind=kind, started=started)
+
+
+@post("/settings/seed", status_code=200)
+async def seed_demo_data(
+    viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
+) -> Template:
+    viewer.require("admin")
+    if not options.embedded:
+        raise SecretStoreError("not_found", "demo data is offered only in the embedded default")
+    count = await seed_demo(viewer.runtime.store, actor=viewer.actor)
+    return fragment("settings/_seed_result.html", count=count, namespaces=DEMO_NAMESPACES)
+
+
+ROUTES = [settings_index, rotation_progress, rotation_start, cleanup_start, seed_demo_data]

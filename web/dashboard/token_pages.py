@@ -1,0 +1,88 @@
+"""The tokens page (admin): create a token (its text shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from core.access import CAPABILITIES
+from core.timeutil import utc_now
+from core.tokens import TokenInfo
+from web.dashboard.context import Viewer
+from web.dashboard.forms import TokenCreateForm, parse_patterns, parse_token_ttl
+from web.dashboard.render import fragment, page
+
+CHANGED = "tokens-changed"
+
+
+def token_state(token: TokenInfo, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and now >= token.expires_at:
+        return "expired"
+    return "active"
+
+
+async def _tokens(viewer: Viewer) -> dict[str, Any]:
+    tokens = await viewer.runtime.tokens.list()
+    now = utc_now()
+    # Newest first: the one just created is at the top.
+    rows = [(token, token_state(token, now)) for token in reversed(tokens)]
+    return {"tokens": rows, "current_token_id": viewer.principal.token_id}
+
+
+@get("/tokens")
+async def tokens_index(viewer: NamedDependency[Viewer]) -> Template:
+    viewer.require("admin")
+    return await page(
+        viewer,
+        "tokens/page.html",
+        section="tokens",
+        capabilities=CAPABILITIES,
+        **await _tokens(viewer),
+    )
+
+
+@get("/tokens/list")
+async def tokens_list(viewer: NamedDependency[Viewer]) -> Template:
+    viewer.require("admin")
+    return fragment("tokens/_list.html", **await _tokens(viewer))
+
+
+@post("/tokens", status_code=200)
+async def token_create(
+    viewer: NamedDependency[Viewer], data: URLEncodedBody[TokenCreateForm]
+) -> Template:
+    viewer.require("admin")
+    created = await viewer.runtime.tokens.create(
+        data.name.strip(),
+        parse_patterns(data.namespaces),
+        list(data.capabilities),
+        ttl_ms=parse_token_ttl(data.ttl_days),
+        created_by=viewer.actor,
+    )
+    return fragment(
+        "tokens/_created.html", trigger=CHANGED, token=created.info, token_text=created.token
+    )
+
+
+@delete("/tokens/{token_id:str}", status_code=200)
+async def token_revoke(viewer: NamedDependency[Viewer], token_id: FromPath[str]) -> Template:
+    viewer.require("admin")
+    # Revoking the token this session signed in with is allowed (the
+    # confirmation says so): the next request finds no principal and signs out.
+    token = await viewer.runtime.tokens.revoke(token_id)
+    return fragment(
+        "tokens/_row.html",
+        token=token,
+        state=token_state(token, utc_now()),
+        current_token_id=viewer.principal.token_id,
+    )
+
+
+ROUTES = [tokens_index, tokens_list, token_create, token_revoke]
