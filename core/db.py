@@ -17,7 +17,23 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "")}, extensions=())
+class _Engine(PostgresEngine):
+    """Piccolo's engine without its connect-at-construction checks.
+
+    The stock engine connects once when it is built (to read the server
+    version and create extensions), which would make importing this module
+    block on, or warn about, a database the process may never use. The store
+    needs no extensions and its migrations fix the schema it relies on.
+    """
+
+    async def check_version(self) -> None:
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+
+DB = _Engine(config={"dsn": os.environ.get("DATABASE_URL", "")}, extensions=())
 
 
 def configure_database(url: str) -> None:
