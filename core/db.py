@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+
 class _Engine(PostgresEngine):
     """Piccolo's engine without its connect-at-construction checks.
 
