@@ -1,0 +1,365 @@
+"""The API's request and response bodies (msgspec structs: XCreate / XUpdate / XRead).
+
+Request structs refuse unknown fields, so a misspelt field (``"ttl": 5``) is
+an error instead of a silently ignored wish. Optional fields default to
+``msgspec.UNSET``: an absent field is distinct from ``null`` (API.md), and
+:func:`web.api.fields.core_unset` hands the store its own ``UNSET``. Each
+response struct is built from core's record by its ``of`` class method.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from core.access import Capability
+from core.models import (
+    AuditEvent,
+    EventType,
+    ListedSecret,
+    NamespaceCount,
+    PutResult,
+    SecretInfo,
+    SecretState,
+    SecretValue,
+)
+from core.timeutil import format_timestamp
+from core.tokens import CreatedToken, TokenInfo
+from core.validation import MAX_VALUE_BYTES
+from web.api.fields import (
+    CONTROL_CHARACTERS,
+    DurationMs,
+    Metadata,
+    NamespacePatterns,
+    Timestamp,
+    TokenName,
+    check_metadata_shape,
+    timestamp,
+)
+
+# -- secrets -----------------------------------------------------------------------
+
+
+class SecretCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``PUT /secrets/{namespace}/{name}``."""
+
+    value: Annotated[
+        str,
+        Meta(description=f"any string of at most {MAX_VALUE_BYTES} UTF-8 bytes (empty allowed)"),
+    ]
+    metadata: Metadata | UnsetType | None = UNSET
+    ttl_ms: DurationMs | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        check_metadata_shape(self.metadata)
+
+
+class SecretUpdate(Struct, forbid_unknown_fields=True):
+    """Body of ``PATCH /secrets/{namespace}/{name}``: at least one field."""
+
+    openapi_extra: ClassVar[dict[str, Any]] = {"min_properties": 1}
+
+    metadata: Metadata | UnsetType | None = UNSET
+    ttl_ms: DurationMs | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        check_metadata_shape(self.metadata)
+
+
+class SecretPutRead(Struct):
+    secret_id: str
+    namespace: str
+    name: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+    key_version: int
+    is_new: bool
+
+    @classmethod
+    def of(cls, result: PutResult[str, dict[str, Any]]) -> SecretPutRead:
+        info = result.info
+        return cls(
+            secret_id=info.secret_id,
+            namespace=info.namespace,
+            name=info.name,
+            created_at=format_timestamp(info.created_at),
+            updated_at=format_timestamp(info.updated_at),
+            expires_at=timestamp(info.expires_at),
+            key_version=info.key_version,
+            is_new=result.is_new,
+        )
+
+
+class SecretRead(Struct):
+    secret_id: str
+    namespace: str
+    name: str
+    value: str
+    metadata: Metadata | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+    key_version: int
+
+    @classmethod
+    def of(cls, secret: SecretValue[str, dict[str, Any]]) -> SecretRead:
+        info = secret.info
+        return cls(
+            secret_id=info.secret_id,
+            namespace=info.namespace,
+            name=info.name,
+            value=secret.value,
+            metadata=info.metadata,
+            created_at=format_timestamp(info.created_at),
+            updated_at=format_timestamp(info.updated_at),
+            expires_at=timestamp(info.expires_at),
+            key_version=info.key_version,
+        )
+
+
+class SecretUpdateRead(Struct):
+    secret_id: str
+    namespace: str
+    name: str
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+    metadata: Metadata | None
+
+    @classmethod
+    def of(cls, info: SecretInfo[str, dict[str, Any]]) -> SecretUpdateRead:
+        return cls(
+            secret_id=info.secret_id,
+            namespace=info.namespace,
+            name=info.name,
+            updated_at=format_timestamp(info.updated_at),
+            expires_at=timestamp(info.expires_at),
+            metadata=info.metadata,
+        )
+
+
+class SecretRemoveRead(Struct):
+    removed: bool
+
+
+class SecretInfoRead(Struct):
+    secret_id: str
+    namespace: str
+    name: str
+    metadata: Metadata | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+    key_version: int
+    state: SecretState
+
+    @classmethod
+    def of(cls, listed: ListedSecret[str, dict[str, Any]]) -> SecretInfoRead:
+        info = listed.info
+        return cls(
+            secret_id=info.secret_id,
+            namespace=info.namespace,
+            name=info.name,
+            metadata=info.metadata,
+            created_at=format_timestamp(info.created_at),
+            updated_at=format_timestamp(info.updated_at),
+            expires_at=timestamp(info.expires_at),
+            key_version=info.key_version,
+            state=listed.state,
+        )
+
+
+class SecretPageRead(Struct):
+    items: list[SecretInfoRead]
+    next_cursor: str | None
+
+
+class NamespaceRead(Struct):
+    namespace: str
+    secrets: int
+    expired: int
+
+    @classmethod
+    def of(cls, count: NamespaceCount) -> NamespaceRead:
+        return cls(namespace=count.namespace, secrets=count.secrets, expired=count.expired)
+
+
+class NamespaceListRead(Struct):
+    items: list[NamespaceRead]
+
+
+# -- events ------------------------------------------------------------------------
+
+
+class EventRead(Struct):
+    event_id: str
+    secret_id: str
+    namespace: str
+    name: str
+    type: EventType
+    created_at: Timestamp
+    actor: str | None
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> EventRead:
+        return cls(
+            event_id=event.event_id,
+            secret_id=event.secret_id,
+            namespace=event.namespace,
+            name=event.name,
+            type=event.type,
+            created_at=format_timestamp(event.created_at),
+            actor=event.actor,
+            detail=event.detail,
+        )
+
+
+class EventPageRead(Struct):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+# -- rotation and cleanup ----------------------------------------------------------
+
+
+class RotationRead(Struct):
+    active_version: int
+    configured_versions: list[int]
+    complete: bool
+    counts: Annotated[
+        dict[str, int], Meta(description="rows per key version (the keys are versions)")
+    ]
+    stale: int
+    orphans: int
+    running: bool
+
+
+class RotationStartRead(Struct):
+    started: bool
+    stale: int
+    orphans: int
+
+
+class CleanupCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /cleanup/secrets`` and ``/cleanup/events`` (the body may be left out)."""
+
+    retention_ms: DurationMs | UnsetType = UNSET
+
+
+class CleanupStartRead(Struct):
+    started: bool
+
+
+# -- tokens ------------------------------------------------------------------------
+
+
+class TokenCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /tokens``."""
+
+    name: TokenName
+    namespaces: NamespacePatterns
+    capabilities: Annotated[list[Capability], Meta(min_length=1)]
+    ttl_ms: DurationMs | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        # Core checks the length and blankness; PostgreSQL text cannot hold U+0000.
+        if CONTROL_CHARACTERS.search(self.name):
+            raise ValueError("token name must not contain control characters")
+
+
+class TokenCreatedRead(Struct):
+    token_id: str
+    token: Annotated[str, Meta(description="the token's secret text, shown here only")]
+    name: str
+    namespaces: list[str]
+    capabilities: list[Capability]
+    created_at: Timestamp
+    expires_at: Timestamp | None
+
+    @classmethod
+    def of(cls, created: CreatedToken) -> TokenCreatedRead:
+        info = created.info
+        return cls(
+            token_id=info.token_id,
+            token=created.token,
+            name=info.name,
+            namespaces=list(info.namespaces),
+            capabilities=list(info.capabilities),
+            created_at=format_timestamp(info.created_at),
+            expires_at=timestamp(info.expires_at),
+        )
+
+
+class TokenRead(Struct):
+    token_id: str
+    name: str
+    namespaces: list[str]
+    capabilities: list[Capability]
+    created_by: str | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenRead:
+        return cls(
+            token_id=info.token_id,
+            name=info.name,
+            namespaces=list(info.namespaces),
+            capabilities=list(info.capabilities),
+            created_by=info.created_by,
+            created_at=format_timestamp(info.created_at),
+            expires_at=timestamp(info.expires_at),
+            revoked_at=timestamp(info.revoked_at),
+        )
+
+
+class TokenListRead(Struct):
+    items: list[TokenRead]
+
+
+class TokenRevokedRead(Struct):
+    revoked: bool
+    token_id: str
+    name: str
+    namespaces: list[str]
+    capabilities: list[Capability]
+    created_by: str | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenRevokedRead:
+        return cls(
+            revoked=info.revoked_at is not None, **msgspec.structs.asdict(TokenRead.of(info))
+        )
+
+
+# -- operations --------------------------------------------------------------------
+
+
+class HealthRead(Struct):
+    status: Literal["ok"]
+
+
+class ReadyChecks(Struct):
+    database: Annotated[str, Meta(description="'ok', or why the database did not answer")]
+    keys: Annotated[str, Meta(description="'ok', or 'invalid: <why>' (never key material)")]
+
+
+class ReadyRead(Struct):
+    status: Literal["ok"]
+    checks: ReadyChecks
+
+
+class NotReadyRead(Struct):
+    """A 503 from ``/ready``: an error body with the checks beside it."""
+
+    code: str
+    message: str
+    status: Literal["unavailable"]
+    checks: ReadyChecks

@@ -1,0 +1,89 @@
+"""``/api/v1/tokens``: create (shown once), list and revoke API tokens (capability ``admin``).
+
+A token can only create tokens no more powerful than itself: every capability
+and every namespace pattern it grants must be one it holds. Otherwise an admin
+token scoped to ``acme:*`` could mint a ``*`` token and step outside its scope.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
+
+from core.access import Principal
+from core.tokens import TokenService
+from web.api.schemas import (
+    TokenCreate,
+    TokenCreatedRead,
+    TokenListRead,
+    TokenRead,
+    TokenRevokedRead,
+)
+from web.auth import authorize, check_grantable
+from web.errors import error_responses
+
+TokenIdPath = Annotated[str, PathParameter(description="the token_id given at creation")]
+
+
+class TokenController(Controller):
+    path = "/tokens"
+    tags = ["tokens"]
+
+    @post(
+        status_code=201,
+        summary="Create a token (its text is in this answer only)",
+        description=(
+            "Only a hash of the token is stored. The new token may hold only capabilities and"
+            " namespaces the caller holds. Capability `admin`."
+        ),
+        responses=error_responses("value_too_large"),
+    )
+    async def create_token(
+        self,
+        data: JSONBody[TokenCreate],
+        tokens: NamedDependency[TokenService],
+        principal: NamedDependency[Principal],
+    ) -> TokenCreatedRead:
+        authorize(principal, "admin")
+        check_grantable(principal, data.namespaces, data.capabilities)
+        created = await tokens.create(
+            data.name,
+            list(data.namespaces),
+            list(data.capabilities),
+            # absent and null both mean a token that never expires
+            ttl_ms=data.ttl_ms if isinstance(data.ttl_ms, int) else None,
+            created_by=principal.token_id,
+        )
+        return TokenCreatedRead.of(created)
+
+    @get(
+        summary="List tokens (never their text)",
+        description="Revoked and expired tokens are listed too. Capability `admin`.",
+        responses=error_responses(),
+    )
+    async def list_tokens(
+        self, tokens: NamedDependency[TokenService], principal: NamedDependency[Principal]
+    ) -> TokenListRead:
+        authorize(principal, "admin")
+        return TokenListRead(items=[TokenRead.of(info) for info in await tokens.list()])
+
+    @delete(
+        "/{token_id:str}",
+        status_code=200,
+        summary="Revoke a token",
+        description=(
+            "Refused from the next request on. Revoking twice is harmless. Capability `admin`."
+        ),
+        responses=error_responses("not_found"),
+    )
+    async def revoke_token(
+        self,
+        token_id: TokenIdPath,
+        tokens: NamedDependency[TokenService],
+        principal: NamedDependency[Principal],
+    ) -> TokenRevokedRead:
+        authorize(principal, "admin")
+        return TokenRevokedRead.of(await tokens.revoke(token_id))

@@ -1,0 +1,98 @@
+"""Bearer tokens on the API: who is calling, and may they do this here.
+
+:func:`require_token` is a guard on every ``/api/v1`` route except health and
+readiness. It runs before the path, query and body are parsed, so a caller
+without a valid token learns nothing else about the request. The token is
+looked up on every request, so an expired or revoked token is refused at once.
+
+Failed authentication (a token that is present but unknown, expired, revoked
+or malformed) counts against the client in :mod:`web.ratelimit`; over the limit
+it is answered 429 instead of 401. A request without any token is not counted:
+it guesses nothing. A valid token is never refused by the limiter: refusing it
+would let anyone behind the same address (or the same proxy) lock every other
+client out, and a token of 256 random bits gains nothing from a success oracle.
+
+Handlers then call :func:`authorize` with the capability and namespace they
+act on: a missing capability or a namespace outside the token's patterns is
+403 ``forbidden``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from core.access import Capability, Principal
+from core.errors import SecretStoreError
+from core.runtime import Runtime
+from web.ratelimit import client_address, failure_limiter, rate_limited
+
+BEARER_SCHEME = "BearerToken"
+SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive)."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def require_token(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Guard: authenticate the bearer token and keep its principal as ``request.user``."""
+    authorization = connection.headers.get("authorization")
+    if authorization is None:
+        raise SecretStoreError("unauthorized", "missing bearer token (Authorization: Bearer ...)")
+    runtime: Runtime = connection.app.state["runtime"]
+    token = bearer_token(authorization)
+    principal = await runtime.tokens.authenticate(token) if token else None
+    if principal is None:
+        wait = failure_limiter(connection).record_failure(client_address(connection))
+        if wait is not None:
+            raise rate_limited(wait)
+        raise SecretStoreError("unauthorized", "unknown, expired or revoked token")
+    connection.scope["user"] = principal
+    connection.scope["auth"] = principal.token_id
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency: the principal :func:`require_token` authenticated."""
+    principal: Principal = request.scope["user"]
+    return principal
+
+
+def authorize(principal: Principal, capability: Capability, namespace: str | None = None) -> None:
+    """Refuse unless ``principal`` holds ``capability`` (in ``namespace``, when given)."""
+    if not principal.has(capability):
+        raise SecretStoreError("forbidden", f"this token lacks the '{capability}' capability")
+    if namespace is not None and not principal.scope.contains(namespace):
+        raise SecretStoreError("forbidden", f"this token may not access namespace '{namespace}'")
+
+
+def check_grantable(
+    principal: Principal, patterns: Iterable[str], capabilities: Iterable[Capability]
+) -> None:
+    """Refuse to grant what ``principal`` does not hold itself (no escalation through tokens)."""
+    for capability in capabilities:
+        if not principal.has(capability):
+            raise SecretStoreError(
+                "forbidden", f"a token cannot grant the '{capability}' capability it lacks"
+            )
+    scope = principal.scope
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            # A prefix is covered only by a prefix of it: exact names never cover a prefix.
+            covered = any(pattern[:-1].startswith(prefix) for prefix in scope.prefixes)
+        else:
+            covered = scope.contains(pattern)
+        if not covered:
+            raise SecretStoreError(
+                "forbidden", f"a token cannot grant namespace pattern '{pattern}' outside its own"
+            )
