@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from core.errors import SecretStoreError
 from core.validation import invalid, is_namespace
 
 Capability = Literal["read", "write", "delete", "list", "audit", "admin"]
@@ -82,3 +83,25 @@ class Principal:
 
     def may(self, capability: Capability, namespace: str) -> bool:
         return self.has(capability) and self.scope.contains(namespace)
+
+
+def check_grantable(
+    principal: Principal, patterns: Iterable[str], capabilities: Iterable[Capability]
+) -> None:
+    """Refuse to grant what ``principal`` does not hold itself (no escalation through tokens)."""
+    for capability in capabilities:
+        if not principal.has(capability):
+            raise SecretStoreError(
+                "forbidden", f"a token cannot grant the '{capability}' capability it lacks"
+            )
+    scope = principal.scope
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            # A prefix is covered only by a prefix of it: exact names never cover a prefix.
+            covered = any(pattern[:-1].startswith(prefix) for prefix in scope.prefixes)
+        else:
+            covered = scope.contains(pattern)
+        if not covered:
+            raise SecretStoreError(
+                "forbidden", f"a token cannot grant namespace pattern '{pattern}' outside its own"
+            )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets as random_source
 import uuid
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from typing import Any
 
 import asyncpg
 
-from core.access import CAPABILITIES, Capability, Principal, check_capability, check_pattern
+from core.access import (
+    CAPABILITIES,
+    Capability,
+    Principal,
+    check_capability,
+    check_grantable,
+    check_pattern,
+)
 from core.db import fetch, fetch_one
 from core.errors import SecretStoreError
 from core.timeutil import Clock, after_ms, utc_now
@@ -28,6 +36,7 @@ from core.validation import check_duration_ms, invalid
 TOKEN_PREFIX = "sst_"  # noqa: S105 (a marker, not a credential)
 BOOTSTRAP_ACTOR = "bootstrap-admin"
 MAX_TOKEN_NAME = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,13 @@ class TokenService:
         *,
         ttl_ms: int | None = None,
         created_by: str | None = None,
+        grantor: Principal | None = None,
     ) -> CreatedToken:
+        """A new token. With a ``grantor``, it may hold only what the grantor holds."""
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME:
             raise invalid(f"token name must be 1-{MAX_TOKEN_NAME} characters")
+        if _CONTROL.search(name):
+            raise invalid("token name must not contain control characters")
         if not isinstance(namespaces, list) or not namespaces:
             raise invalid("namespaces must be a non-empty list of namespace patterns")
         if not isinstance(capabilities, list) or not capabilities:
@@ -89,6 +102,9 @@ class TokenService:
         caps = sorted({check_capability(c) for c in capabilities}, key=CAPABILITIES.index)
         if ttl_ms is not None:
             check_duration_ms("ttl_ms", ttl_ms)
+        if grantor is not None:
+            check_grantable(grantor, patterns, caps)
+            created_by = created_by or grantor.token_id
         now = self._clock()
         expires_at = after_ms(now, ttl_ms) if ttl_ms is not None else None
         token = TOKEN_PREFIX + random_source.token_urlsafe(32)

@@ -15,6 +15,7 @@ from core.errors import SecretStoreError
 
 MAX_VALUE_BYTES = 65_536
 MAX_METADATA_BYTES = 8 * 1024
+MAX_METADATA_DEPTH = 32
 MAX_NAMESPACE_LENGTH = 128
 MAX_NAME_LENGTH = 256
 MAX_PAGE_LIMIT = 200
@@ -57,6 +58,10 @@ def check_name(name: object) -> str:
         raise invalid("name must not contain control characters")
     if name != name.strip():
         raise invalid("name must not start or end with white space")
+    if name in (".", ".."):
+        # URL clients and proxies collapse these path segments: such a secret
+        # could be written from one entry point and never reached from another.
+        raise invalid("name must not be '.' or '..'")
     return name
 
 
@@ -80,6 +85,7 @@ def check_metadata(metadata: object) -> dict[str, Any] | None:
         return None
     if not isinstance(metadata, Mapping):
         raise invalid("metadata must be a JSON object or null")
+    check_metadata_shape(metadata)
     try:
         encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         size = len(encoded.encode("utf-8"))
@@ -89,6 +95,25 @@ def check_metadata(metadata: object) -> dict[str, Any] | None:
         raise invalid(f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}")
     result: dict[str, Any] = json.loads(encoded)
     return result
+
+
+def check_metadata_shape(document: object) -> None:
+    """Nesting depth and U+0000 checked without recursion, before serialising.
+
+    PostgreSQL's jsonb cannot hold U+0000, and a deeply nested document would
+    exhaust the recursion of the JSON encoder.
+    """
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise invalid("metadata must not contain the character U+0000")
+        elif isinstance(item, Mapping | list | tuple):
+            if depth > MAX_METADATA_DEPTH:
+                raise invalid(f"metadata must not nest deeper than {MAX_METADATA_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else list(item)
+            stack.extend((child, depth + 1) for child in children)
 
 
 def check_duration_ms(field: str, value: object) -> int:

@@ -30,8 +30,9 @@ from litestar.types import Message, Scope
 from core.db import close_pool, configure_database, open_pool
 from core.logs import configure_logging
 from core.runtime import Runtime, build_runtime
+from core.validation import MAX_METADATA_DEPTH
 from web.api import api_router
-from web.api.fields import MAX_METADATA_DEPTH, MillisecondsSchema
+from web.api.fields import MillisecondsSchema
 from web.auth import BEARER_SCHEME
 from web.dashboard import dashboard_parts
 from web.errors import STATUS_BY_CODE, exception_handlers

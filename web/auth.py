@@ -19,7 +19,6 @@ act on: a missing capability or a namespace outside the token's patterns is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
@@ -74,25 +73,3 @@ def authorize(principal: Principal, capability: Capability, namespace: str | Non
         raise SecretStoreError("forbidden", f"this token lacks the '{capability}' capability")
     if namespace is not None and not principal.scope.contains(namespace):
         raise SecretStoreError("forbidden", f"this token may not access namespace '{namespace}'")
-
-
-def check_grantable(
-    principal: Principal, patterns: Iterable[str], capabilities: Iterable[Capability]
-) -> None:
-    """Refuse to grant what ``principal`` does not hold itself (no escalation through tokens)."""
-    for capability in capabilities:
-        if not principal.has(capability):
-            raise SecretStoreError(
-                "forbidden", f"a token cannot grant the '{capability}' capability it lacks"
-            )
-    scope = principal.scope
-    for pattern in patterns:
-        if pattern.endswith("*"):
-            # A prefix is covered only by a prefix of it: exact names never cover a prefix.
-            covered = any(pattern[:-1].startswith(prefix) for prefix in scope.prefixes)
-        else:
-            covered = scope.contains(pattern)
-        if not covered:
-            raise SecretStoreError(
-                "forbidden", f"a token cannot grant namespace pattern '{pattern}' outside its own"
-            )

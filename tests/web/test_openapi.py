@@ -180,6 +180,13 @@ def test_the_api_keeps_to_its_schema(case: schemathesis.Case, served_app: Litest
         from schemathesis.specs.openapi.checks import positive_data_acceptance
 
         excluded.append(positive_data_acceptance)
+    dropped_query = any(value is None for value in (case.query or {}).values())
+    if dropped_query or "Authorization" not in (case.headers or {}):
+        # The HTTP client drops query keys whose value is None, and the admin
+        # token is always sent: such "invalid" cases reach the app as valid ones.
+        from schemathesis.specs.openapi.checks import negative_data_rejection
+
+        excluded.append(negative_data_rejection)
     case.call_and_validate(
         app=served_app,
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},

@@ -20,19 +20,19 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 from msgspec import Meta, UnsetType
 
+from core.errors import SecretStoreError
 from core.models import UNSET as CORE_UNSET
 from core.models import Unset
 from core.timeutil import format_timestamp
 from core.tokens import MAX_TOKEN_NAME
-from core.validation import MAX_DURATION_MS, MAX_METADATA_BYTES
+from core.validation import MAX_DURATION_MS, MAX_METADATA_BYTES, MAX_METADATA_DEPTH
+from core.validation import check_metadata_shape as core_check_metadata_shape
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
 T = TypeVar("T")
 
-# Deeper metadata is refused before core serialises it (recursion has a limit).
-MAX_METADATA_DEPTH = 32
 MAX_TOKEN_PATTERNS = 100
 
 
@@ -143,32 +143,13 @@ def timestamp(moment: datetime | None) -> str | None:
 
 
 def check_metadata_shape(metadata: Mapping[str, Any] | UnsetType | None) -> None:
-    """Refuse what PostgreSQL's jsonb or core's serialiser cannot take.
-
-    jsonb cannot store U+0000 in a string, and core serialises metadata
-    recursively; both would fail as a server error after the request was
-    accepted, so they are argument errors here.
-    """
+    """Core's depth and U+0000 rule, raised as msgspec expects while decoding."""
     if not isinstance(metadata, Mapping):
         return
-    pending: list[tuple[Any, int]] = [(metadata, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if depth > MAX_METADATA_DEPTH:
-            raise ValueError(f"metadata must be at most {MAX_METADATA_DEPTH} levels deep")
-        if isinstance(node, Mapping):
-            for key, child in node.items():
-                _check_text(key)
-                pending.append((child, depth + 1))
-        elif isinstance(node, list):
-            pending.extend((child, depth + 1) for child in node)
-        else:
-            _check_text(node)
-
-
-def _check_text(node: Any) -> None:
-    if isinstance(node, str) and "\x00" in node:
-        raise ValueError("metadata must not contain U+0000 in any key or string")
+    try:
+        core_check_metadata_shape(metadata)
+    except SecretStoreError as error:
+        raise ValueError(error.message) from None
 
 
 # -- token fields ------------------------------------------------------------------

@@ -64,7 +64,7 @@ async def token_create(
         parse_patterns(data.namespaces),
         list(data.capabilities),
         ttl_ms=parse_token_ttl(data.ttl_days),
-        created_by=viewer.actor,
+        grantor=viewer.principal,
     )
     return fragment(
         "tokens/_created.html", trigger=CHANGED, token=created.info, token_text=created.token
