@@ -215,6 +215,8 @@ def process_env(
         SECRET_STORE_EMBEDDED="1",  # noqa: S106 - a flag, not a credential
         SECRET_STORE_DATA_DIR=str(data_dir),
         PORT=str(port),
+        # The development mode answers on this machine only, unless told otherwise.
+        HOST=environ.get("HOST", "127.0.0.1"),
         # Children write to honcho's pipe; unbuffered, their lines arrive as written.
         PYTHONUNBUFFERED="1",
     )

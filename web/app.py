@@ -37,6 +37,7 @@ from web.auth import BEARER_SCHEME
 from web.dashboard import dashboard_parts
 from web.errors import STATUS_BY_CODE, exception_handlers
 from web.ratelimit import MAX_FAILURES, STATE_KEY, WINDOW_SECONDS, FailureLimiter
+from web.requestlog import RequestLogMiddleware
 from web.security import security_headers
 
 # The largest legal PUT body, with every character of the value and of the
@@ -153,7 +154,7 @@ def create_app(
         "lifespan": [database_pool] if manage_pool else [],
         "exception_handlers": exception_handlers(),
         "before_send": [security_headers, complete_options_allow],
-        "middleware": list(dashboard.middleware),
+        "middleware": [RequestLogMiddleware(), *dashboard.middleware],
         "plugins": [MillisecondsSchema(), *dashboard.plugins],
         "state": {
             "runtime": runtime,
