@@ -28,6 +28,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.types import Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.dataclass import extract_dataclass_items
+from redis.asyncio import Redis as AsyncRedis
 
 from worker.config import WorkerConfig
 
@@ -106,7 +107,10 @@ def session_store(redis_url: str | None) -> Store:
     if redis_url:
         # Under the deployment's Redis prefix, like its queues and leases.
         namespace = WorkerConfig.from_env().key("dashboard", "sessions")
-        return RedisStore.with_client(url=redis_url, namespace=namespace)
+        # from_url, not RedisStore.with_client: the latter always passes a TCP
+        # port, which a unix-socket URL (the embedded default's Redis) refuses.
+        client = AsyncRedis.from_url(redis_url)
+        return RedisStore(redis=client, namespace=namespace, handle_client_shutdown=True)
     return MemoryStore()
 
 
