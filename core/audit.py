@@ -15,7 +15,7 @@ from typing import Any, cast
 import asyncpg
 
 from core.access import EVERYTHING, NamespaceScope
-from core.cursor import Position, decode_cursor, encode_cursor
+from core.cursor import Keyset, Position
 from core.db import fetch
 from core.models import EVENT_TYPES, AuditEvent, EventType, Page
 from core.sqlscope import scope_condition
@@ -28,6 +28,16 @@ from core.validation import (
     check_order,
     invalid,
 )
+
+
+def _event_row_id(text: str) -> int:
+    # bigserial ids: decimal digits that fit in a bigint
+    if not text.isdigit() or len(text) > 18:
+        raise ValueError(text)
+    return int(text)
+
+
+_EVENTS_KEYSET = Keyset("events", "created_at", _event_row_id)
 
 
 async def record(
@@ -107,26 +117,18 @@ async def list_events(
     if secret_id is not None:
         args.append(_parse_uuid(secret_id, "secret_id is not a valid id"))
         conditions.append(f"secret_id = ${len(args)}")
-    if cursor is not None:
-        position = decode_cursor("events", order, cursor)
-        if not position.row_id.isdigit() or len(position.row_id) > 19:
-            raise invalid("cursor is not valid for this listing")
-        args.extend([position.moment, int(position.row_id)])
-        compare = "<" if order == "desc" else ">"
-        conditions.append(f"(created_at, id) {compare} (${len(args) - 1}, ${len(args)})")
-    direction = "DESC" if order == "desc" else "ASC"
-    args.append(limit + 1)
+    after = _EVENTS_KEYSET.after(order, cursor, args)
+    if after is not None:
+        conditions.append(after)
     rows = await fetch(
         "SELECT id, secret_id, namespace, name, type, actor, detail, created_at"
-        f" FROM audit_events WHERE {' AND '.join(conditions)}"
-        f" ORDER BY created_at {direction}, id {direction} LIMIT ${len(args)}",
+        f" FROM audit_events WHERE {' AND '.join(conditions)} "
+        + _EVENTS_KEYSET.order_by(order, limit, args),
         *args,
     )
     events = [_event(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = events[-1]
-        next_cursor = encode_cursor("events", order, Position(last.created_at, last.event_id))
+    last = Position(events[-1].created_at, events[-1].event_id) if events else None
+    next_cursor = _EVENTS_KEYSET.next_cursor(order, len(rows), limit, last)
     return Page(events, next_cursor)
 
 

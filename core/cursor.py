@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.errors import SecretStoreError
 from core.validation import Order
@@ -47,3 +49,41 @@ def decode_cursor(listing: str, order: Order, cursor: str) -> Position:
     except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
         raise SecretStoreError("invalid_argument", _BAD_CURSOR) from None
     return Position(moment, row_id)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Keyset paging over ``(time_column, id)``: the one home of the page query's rules.
+
+    A page asks for ``limit + 1`` rows; the extra row only tells that another
+    page exists, and the cursor names the last row actually returned.
+    """
+
+    listing: str
+    time_column: str
+    parse_row_id: Callable[[str], object]
+
+    def after(self, order: Order, cursor: str | None, args: list[Any]) -> str | None:
+        """The condition for rows strictly after ``cursor``; appends its parameters."""
+        if cursor is None:
+            return None
+        position = decode_cursor(self.listing, order, cursor)
+        try:
+            row_id = self.parse_row_id(position.row_id)
+        except (ValueError, TypeError):
+            raise SecretStoreError("invalid_argument", _BAD_CURSOR) from None
+        args.extend([position.moment, row_id])
+        compare = "<" if order == "desc" else ">"
+        return f"({self.time_column}, id) {compare} (${len(args) - 1}, ${len(args)})"
+
+    def order_by(self, order: Order, limit: int, args: list[Any]) -> str:
+        direction = "DESC" if order == "desc" else "ASC"
+        args.append(limit + 1)
+        return f"ORDER BY {self.time_column} {direction}, id {direction} LIMIT ${len(args)}"
+
+    def next_cursor(
+        self, order: Order, fetched: int, limit: int, last: Position | None
+    ) -> str | None:
+        if fetched <= limit or last is None:
+            return None
+        return encode_cursor(self.listing, order, last)

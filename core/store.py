@@ -27,7 +27,7 @@ import asyncpg
 from core import audit, maintenance
 from core.access import EVERYTHING, NamespaceScope
 from core.crypto import InvalidCiphertext, SealedSecret, open_sealed, seal
-from core.cursor import Position, decode_cursor, encode_cursor
+from core.cursor import Keyset, Position
 from core.db import fetch, fetch_one, transaction
 from core.errors import SecretStoreError
 from core.keys import KeyRing
@@ -178,14 +178,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             )
             assert row is not None
             info = self._info(row)
-            changed = ["value"]
-            if stored_metadata != old_metadata:
-                changed.append("metadata")
-            if expires_at != current["expires_at"]:
-                changed.append("ttl")
-            await audit.record(
-                info.secret_id, namespace, name, "updated", actor, {"changed": changed}, now
-            )
+            await _record_update(info, current, old_metadata, ["value"], actor, now)
             return PutResult(info, is_new=False)
 
     async def update(
@@ -228,14 +221,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             )
             assert row is not None
             info = self._info(row)
-            changed = []
-            if stored_metadata != old_metadata:
-                changed.append("metadata")
-            if expires_at != current["expires_at"]:
-                changed.append("ttl")
-            await audit.record(
-                info.secret_id, namespace, name, "updated", actor, {"changed": changed}, now
-            )
+            await _record_update(info, current, old_metadata, [], actor, now)
             return info
 
     async def remove(self, namespace: NamespaceT, name: str, *, actor: str | None = None) -> bool:
@@ -325,24 +311,18 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         if name_prefix:
             args.append(_like_prefix(name_prefix))
             conditions.append(f"name LIKE ${len(args)}")
-        if cursor is not None:
-            position = decode_cursor("secrets", order, cursor)
-            args.extend([position.moment, _uuid(position.row_id)])
-            compare = "<" if order == "desc" else ">"
-            conditions.append(f"(updated_at, id) {compare} (${len(args) - 1}, ${len(args)})")
-        direction = "DESC" if order == "desc" else "ASC"
-        args.append(limit + 1)
+        after = _SECRETS_KEYSET.after(order, cursor, args)
+        if after is not None:
+            conditions.append(after)
         rows = await fetch(
-            f"SELECT {_INFO_COLUMNS} FROM secrets WHERE {' AND '.join(conditions)}"
-            f" ORDER BY updated_at {direction}, id {direction} LIMIT ${len(args)}",
+            f"SELECT {_INFO_COLUMNS} FROM secrets WHERE {' AND '.join(conditions)} "
+            + _SECRETS_KEYSET.order_by(order, limit, args),
             *args,
         )
         now = self._clock()
         infos = [self._info(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = infos[-1]
-            next_cursor = encode_cursor("secrets", order, Position(last.updated_at, last.secret_id))
+        last = Position(infos[-1].updated_at, infos[-1].secret_id) if infos else None
+        next_cursor = _SECRETS_KEYSET.next_cursor(order, len(rows), limit, last)
         return Page([ListedSecret(info, info.state(now)) for info in infos], next_cursor)
 
     async def list_namespaces(
@@ -414,6 +394,8 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         )
 
 
+_SECRETS_KEYSET = Keyset("secrets", "updated_at", uuid.UUID)
+
 _MISSING_MESSAGES = {
     "not_found": "no such secret",
     "expired": "the secret has expired",
@@ -432,6 +414,23 @@ async def _lock_row(namespace: str, name: str) -> asyncpg.Record | None:
     )
 
 
+async def _record_update(
+    info: SecretInfo[Any, Any],
+    before: asyncpg.Record,
+    metadata_before: dict[str, Any] | None,
+    changed: builtins.list[str],
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """The ``updated`` event, naming the fields whose stored state changed."""
+    if info.metadata != metadata_before:
+        changed.append("metadata")
+    if info.expires_at != before["expires_at"]:
+        changed.append("ttl")
+    detail = {"changed": changed}
+    await audit.record(info.secret_id, info.namespace, info.name, "updated", actor, detail, now)
+
+
 def _sealed_args(sealed: SealedSecret) -> tuple[bytes, bytes, bytes, bytes, int]:
     return (
         sealed.ciphertext,
@@ -448,13 +447,6 @@ def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
 
 def _json_load(text: str | None) -> dict[str, Any] | None:
     return None if text is None else cast(dict[str, Any], json.loads(text))
-
-
-def _uuid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise invalid("cursor is not valid for this listing") from None
 
 
 def _like_prefix(prefix: str) -> str:
