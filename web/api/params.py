@@ -38,7 +38,7 @@ def check_path_name(name: str) -> str:
     return name
 
 
-def refuse_unknown_query(
+async def refuse_unknown_query(
     connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
 ) -> None:
     """Guard: a query parameter the route does not take is 400, not silently ignored.
@@ -47,6 +47,9 @@ def refuse_unknown_query(
     if there were no filter at all, which for an audit log reads as a wrong
     answer rather than an error.
     """
+    # A coroutine, so Litestar calls it on the event loop instead of a thread.
+    if not connection.query_params:
+        return
     known = {
         parameter.kwarg_definition.name or name
         for name, parameter in route_handler.parsed_fn_signature.parameters.items()
