@@ -45,6 +45,9 @@ the batch sizes ``SECRET_STORE_ROTATION_BATCH`` (100) and
   commands, how often Dramatiq looks for dead workers.
 - ``SECRET_STORE_BROKER_POLL_MS`` (``100``): the longest pause of an idle
   worker between two polls of its queue, so the longest pause between links.
+- ``SECRET_STORE_LINK_BUDGET_MS`` (``1000``): how long one link runs batches
+  back to back (each its own transaction) before it enqueues the next link;
+  ``0`` makes every batch a link of its own.
 
 Caveats:
 

@@ -199,54 +199,62 @@ def send_link(kind: ChainKind, link: Link) -> None:
 
 
 def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
-    """One link of a chain: enter the lease, run one batch, then hand on or finish.
+    """One link of a chain: enter the lease, run batches, then hand on or finish.
 
-    Runs on a Dramatiq worker thread; the batch runs on the AsyncIO
-    middleware's event loop, where the database pool lives. Redis and database
-    errors propagate, so Dramatiq retries the link with backoff; the retried
-    link still holds the lease and runs again.
+    Runs on a Dramatiq worker thread; the batches run on the AsyncIO
+    middleware's event loop, where the database pool lives. Each batch is its
+    own transaction; the link runs them back to back, renewing the lease after
+    each, until the work is done or its time budget is spent, then enqueues the
+    next link. Redis and database errors propagate, so Dramatiq retries the
+    link with backoff; the retried link still holds the lease and runs again.
     """
     lease = lease_for(kind)
     if not lease.hold(link.holder, after=link.predecessor):
         _log_superseded(kind, link)
         return
-    started = time.monotonic()
-    try:
-        report = _run_on_loop(batch, link)
-    except SecretStoreError as error:
-        if error.code != "unavailable":
-            # A domain error (bad key configuration, bad retention) fails the
-            # same way on every retry: end the chain so a fixed configuration
-            # can start a new one at once.
-            lease.release(link.holder)
-            log.error(
-                "chain stopped by an error",
-                extra={"chain": kind, "chain_id": _chain_id(link), "code": error.code},
-            )
-        raise
-    log.info(
-        f"{kind} batch",
-        extra={
-            "chain": kind,
-            "chain_id": _chain_id(link),
-            "step": link.step,
-            **report.counts,
-            "done": report.is_done,
-            "duration_ms": round((time.monotonic() - started) * 1000),
-        },
-    )
-    if report.is_done:
-        lease.release(link.holder)
+    budget_s = installed().config.link_budget_ms / 1000
+    link_started = time.monotonic()
+    while True:
+        started = time.monotonic()
+        try:
+            report = _run_on_loop(batch, link)
+        except SecretStoreError as error:
+            if error.code != "unavailable":
+                # A domain error (bad key configuration, bad retention) fails the
+                # same way on every retry: end the chain so a fixed configuration
+                # can start a new one at once.
+                lease.release(link.holder)
+                log.error(
+                    "chain stopped by an error",
+                    extra={"chain": kind, "chain_id": _chain_id(link), "code": error.code},
+                )
+            raise
         log.info(
-            "chain finished",
-            extra={"chain": kind, "chain_id": _chain_id(link), "links": link.step + 1},
+            f"{kind} batch",
+            extra={
+                "chain": kind,
+                "chain_id": _chain_id(link),
+                "step": link.step,
+                **report.counts,
+                "done": report.is_done,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
         )
-    elif lease.hold(link.holder):
-        # Renewed: the lease now lasts through the queue to the next link,
-        # which takes it over from this one.
-        send_link(kind, link.following())
-    else:
-        _log_superseded(kind, link)
+        if report.is_done:
+            lease.release(link.holder)
+            log.info(
+                "chain finished",
+                extra={"chain": kind, "chain_id": _chain_id(link), "links": link.step + 1},
+            )
+            return
+        if not lease.hold(link.holder):
+            _log_superseded(kind, link)
+            return
+        if time.monotonic() - link_started >= budget_s:
+            # Renewed: the lease now lasts through the queue to the next link,
+            # which takes it over from this one.
+            send_link(kind, link.following())
+            return
 
 
 def _log_superseded(kind: ChainKind, link: Link) -> None:

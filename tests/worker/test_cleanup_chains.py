@@ -94,7 +94,13 @@ async def test_a_cleanup_chain_runs_as_many_links_as_its_batches_need(
 ) -> None:
     now = datetime.now().astimezone()
     await seed_events(3 * BATCH + 1, now - timedelta(days=400))
-    worker = spawn("worker", {**worker_env, "SECRET_STORE_CLEANUP_BATCH": str(BATCH)})
+    # No time budget: every batch is a link of its own.
+    env = {
+        **worker_env,
+        "SECRET_STORE_CLEANUP_BATCH": str(BATCH),
+        "SECRET_STORE_LINK_BUDGET_MS": "0",
+    }
+    worker = spawn("worker", env)
 
     assert start_chain("cleanup_events", retention_ms=DAY_MS)
     await wait_until(finished("cleanup_events"), within=30)
@@ -108,3 +114,29 @@ async def test_a_cleanup_chain_runs_as_many_links_as_its_batches_need(
         (3, 1, True),
     ]
     assert len({r["chain_id"] for r in batches}) == 1
+
+
+async def test_a_link_runs_batches_back_to_back_within_its_budget(
+    spawn: Callable[..., Process], worker_env: dict[str, str]
+) -> None:
+    now = datetime.now().astimezone()
+    await seed_events(3 * BATCH + 1, now - timedelta(days=400))
+    env = {
+        **worker_env,
+        "SECRET_STORE_CLEANUP_BATCH": str(BATCH),
+        "SECRET_STORE_LINK_BUDGET_MS": "10000",
+    }
+    worker = spawn("worker", env)
+
+    assert start_chain("cleanup_events", retention_ms=DAY_MS)
+    await wait_until(finished("cleanup_events"), within=30)
+
+    await worker.logged("chain finished")
+    batches = worker.records("cleanup_events batch")
+    # Each batch is still its own transaction and log line, all in the first link.
+    assert [(r["step"], r["deleted"], r["done"]) for r in batches] == [
+        (0, BATCH, False),
+        (0, BATCH, False),
+        (0, BATCH, False),
+        (0, 1, True),
+    ]

@@ -100,9 +100,10 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_the_chain_resumes_by_
     await assert_every_row_readable(store, names)
 
     before, after = batch_records(first), batch_records(second)
-    # The second worker ran the very link the first was killed in, of the same chain.
+    # The second worker ran the very link the first was killed in, of the same
+    # chain: the link of the last committed batch, or the one it had handed on to.
     assert {r["chain_id"] for r in before} == {r["chain_id"] for r in after}
-    assert after[0]["step"] == before[-1]["step"] + 1
+    assert before[-1]["step"] <= after[0]["step"] <= before[-1]["step"] + 1
     assert sum(r["rotated"] for r in before) == committed
     assert sum(r["rotated"] for r in before + after) == ROWS
 
