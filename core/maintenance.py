@@ -79,6 +79,7 @@ async def rotate_batch(
         return RotationBatch(rotated=0, skipped=0, is_done=True)
     active = keyring.active_version
     new_kek = keyring.kek_material(active)
+    detail_for = {v: json.dumps({"from_version": v, "to_version": active}) for v in versions}
     async with transaction():
         rows = await fetch(
             "SELECT id, namespace, name, key_version, wrapped_dek, dek_nonce FROM secrets"
@@ -112,7 +113,7 @@ async def rotate_batch(
             wrapped.append(new_wrapped)
             nonces.append(new_nonce)
             events.append((row["id"], row["namespace"], row["name"]))
-            details.append(json.dumps({"from_version": version, "to_version": active}))
+            details.append(detail_for[version])
         if rotated_ids:
             await fetch(
                 "UPDATE secrets AS s SET wrapped_dek = r.wrapped_dek, dek_nonce = r.dek_nonce,"
