@@ -68,6 +68,19 @@ class SecretUpdate(Struct, forbid_unknown_fields=True):
         check_metadata_shape(self.metadata)
 
 
+def _stored_fields(info: SecretInfo[str, dict[str, Any]]) -> dict[str, Any]:
+    """The fields every answer about one stored secret shares."""
+    return {
+        "secret_id": info.secret_id,
+        "namespace": info.namespace,
+        "name": info.name,
+        "created_at": format_timestamp(info.created_at),
+        "updated_at": format_timestamp(info.updated_at),
+        "expires_at": timestamp(info.expires_at),
+        "key_version": info.key_version,
+    }
+
+
 class SecretPutRead(Struct):
     secret_id: str
     namespace: str
@@ -81,16 +94,7 @@ class SecretPutRead(Struct):
     @classmethod
     def of(cls, result: PutResult[str, dict[str, Any]]) -> SecretPutRead:
         info = result.info
-        return cls(
-            secret_id=info.secret_id,
-            namespace=info.namespace,
-            name=info.name,
-            created_at=format_timestamp(info.created_at),
-            updated_at=format_timestamp(info.updated_at),
-            expires_at=timestamp(info.expires_at),
-            key_version=info.key_version,
-            is_new=result.is_new,
-        )
+        return cls(**_stored_fields(info), is_new=result.is_new)
 
 
 class SecretRead(Struct):
@@ -107,17 +111,7 @@ class SecretRead(Struct):
     @classmethod
     def of(cls, secret: SecretValue[str, dict[str, Any]]) -> SecretRead:
         info = secret.info
-        return cls(
-            secret_id=info.secret_id,
-            namespace=info.namespace,
-            name=info.name,
-            value=secret.value,
-            metadata=info.metadata,
-            created_at=format_timestamp(info.created_at),
-            updated_at=format_timestamp(info.updated_at),
-            expires_at=timestamp(info.expires_at),
-            key_version=info.key_version,
-        )
+        return cls(**_stored_fields(info), value=secret.value, metadata=info.metadata)
 
 
 class SecretUpdateRead(Struct):
@@ -158,17 +152,7 @@ class SecretInfoRead(Struct):
     @classmethod
     def of(cls, listed: ListedSecret[str, dict[str, Any]]) -> SecretInfoRead:
         info = listed.info
-        return cls(
-            secret_id=info.secret_id,
-            namespace=info.namespace,
-            name=info.name,
-            metadata=info.metadata,
-            created_at=format_timestamp(info.created_at),
-            updated_at=format_timestamp(info.updated_at),
-            expires_at=timestamp(info.expires_at),
-            key_version=info.key_version,
-            state=listed.state,
-        )
+        return cls(**_stored_fields(info), metadata=info.metadata, state=listed.state)
 
 
 class SecretPageRead(Struct):
