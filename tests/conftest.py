@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,9 +21,15 @@ def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obje
         return
     from cli.embedded import start_embedded
 
-    services = start_embedded(tmp_path_factory.mktemp("embedded"))
-    yield services
-    services.stop()
+    # Not under pytest's basetemp: pytest prunes old basetemp directories when
+    # another session starts, which would pull the data from under a running server.
+    data_dir = Path(tempfile.mkdtemp(prefix="secretstore-tests-"))
+    services = start_embedded(data_dir)
+    try:
+        yield services
+    finally:
+        services.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_args
@@ -203,32 +203,51 @@ def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
 
     Runs on a Dramatiq worker thread; the batches run on the AsyncIO
     middleware's event loop, where the database pool lives. Each batch is its
-    own transaction; the link runs them back to back, renewing the lease after
-    each, until the work is done or its time budget is spent, then enqueues the
-    next link. Redis and database errors propagate, so Dramatiq retries the
-    link with backoff; the retried link still holds the lease and runs again.
+    own transaction; the link runs them back to back until the work is done or
+    its time budget is spent, then renews the lease and enqueues the next link.
+    The budget is far below the lease's lifetime, so the lease cannot lapse
+    between two batches of one link and is renewed once per link. Redis and
+    database errors propagate, so Dramatiq retries the link with backoff; the
+    retried link still holds the lease and runs again.
     """
     lease = lease_for(kind)
     if not lease.hold(link.holder, after=link.predecessor):
         _log_superseded(kind, link)
         return
     budget_s = installed().config.link_budget_ms / 1000
+    try:
+        report = _run_on_loop(_run_batches(kind, link, batch, budget_s))
+    except SecretStoreError as error:
+        if error.code != "unavailable":
+            # A domain error (bad key configuration, bad retention) fails the
+            # same way on every retry: end the chain so a fixed configuration
+            # can start a new one at once.
+            lease.release(link.holder)
+            log.error(
+                "chain stopped by an error",
+                extra={"chain": kind, "chain_id": _chain_id(link), "code": error.code},
+            )
+        raise
+    if report.is_done:
+        lease.release(link.holder)
+        log.info(
+            "chain finished",
+            extra={"chain": kind, "chain_id": _chain_id(link), "links": link.step + 1},
+        )
+    elif lease.hold(link.holder):
+        # Renewed: the lease now lasts through the queue to the next link,
+        # which takes it over from this one.
+        send_link(kind, link.following())
+    else:
+        _log_superseded(kind, link)
+
+
+async def _run_batches(kind: ChainKind, link: Link, batch: Batch, budget_s: float) -> BatchReport:
+    """Batches back to back on the event loop, one log line each, until done or out of budget."""
     link_started = time.monotonic()
     while True:
         started = time.monotonic()
-        try:
-            report = _run_on_loop(batch, link)
-        except SecretStoreError as error:
-            if error.code != "unavailable":
-                # A domain error (bad key configuration, bad retention) fails the
-                # same way on every retry: end the chain so a fixed configuration
-                # can start a new one at once.
-                lease.release(link.holder)
-                log.error(
-                    "chain stopped by an error",
-                    extra={"chain": kind, "chain_id": _chain_id(link), "code": error.code},
-                )
-            raise
+        report = await batch(link)
         log.info(
             f"{kind} batch",
             extra={
@@ -240,21 +259,8 @@ def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
                 "duration_ms": round((time.monotonic() - started) * 1000),
             },
         )
-        if report.is_done:
-            lease.release(link.holder)
-            log.info(
-                "chain finished",
-                extra={"chain": kind, "chain_id": _chain_id(link), "links": link.step + 1},
-            )
-            return
-        if not lease.hold(link.holder):
-            _log_superseded(kind, link)
-            return
-        if time.monotonic() - link_started >= budget_s:
-            # Renewed: the lease now lasts through the queue to the next link,
-            # which takes it over from this one.
-            send_link(kind, link.following())
-            return
+        if report.is_done or time.monotonic() - link_started >= budget_s:
+            return report
 
 
 def _log_superseded(kind: ChainKind, link: Link) -> None:
@@ -265,11 +271,12 @@ def _log_superseded(kind: ChainKind, link: Link) -> None:
     )
 
 
-def _run_on_loop(batch: Batch, link: Link) -> BatchReport:
+def _run_on_loop(work: Coroutine[Any, Any, BatchReport]) -> BatchReport:
     loop_thread = get_event_loop_thread()
     if loop_thread is None:
+        work.close()
         raise RuntimeError("chain links need Dramatiq's AsyncIO middleware")
-    return loop_thread.run_coroutine(batch(link))
+    return loop_thread.run_coroutine(work)
 
 
 def _chain_id(link: Link) -> str:
