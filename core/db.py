@@ -94,6 +94,20 @@ async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
         await connection.close()
 
 
+async def connect(application_name: str) -> asyncpg.Connection:
+    """A connection of its own, outside the pool (to ``LISTEN`` on, say).
+
+    ``application_name`` names it in ``pg_stat_activity``.
+    """
+    config = dict(DB.config)
+    config["server_settings"] = {
+        **config.get("server_settings", {}),
+        "application_name": application_name,
+    }
+    connection: asyncpg.Connection = await asyncpg.connect(**config)
+    return connection
+
+
 async def fetch_one(query: str, *args: Any) -> asyncpg.Record | None:
     rows = await fetch(query, *args)
     return rows[0] if rows else None

@@ -4,13 +4,20 @@ A token's text is 32 random bytes, so a single SHA-256 is enough to store it
 safely (there is nothing to brute-force, unlike a password), and the lookup is
 one indexed query by hash. The bootstrap admin token comes from the
 environment and is never stored; it is compared in constant time.
+
+A web process starts its :class:`core.tokencache.TokenCache`, so a live token
+is looked up once and then answered from memory; revocation reaches every
+process's cache through the ``NOTIFY`` that :meth:`TokenService.revoke` sends
+with its ``UPDATE``, and a cache that is not listening is never consulted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets as random_source
 import uuid
@@ -31,11 +38,15 @@ from core.access import (
 from core.db import fetch, fetch_one
 from core.errors import SecretStoreError
 from core.timeutil import Clock, after_ms, utc_now
+from core.tokencache import CHANNEL, CachedToken, TokenCache
 from core.validation import check_duration_ms, invalid
 
 TOKEN_PREFIX = "sst_"  # noqa: S105 (a marker, not a credential)
 BOOTSTRAP_ACTOR = "bootstrap-admin"
 MAX_TOKEN_NAME = 128
+# How long revoke waits for its own process's listener to see the notice.
+REVOKE_NOTICE_WAIT_S = 1.0
+log = logging.getLogger("secretstore.tokens")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -75,9 +86,17 @@ def bootstrap_principal() -> Principal:
 
 
 class TokenService:
-    def __init__(self, *, admin_token: str | None = None, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        *,
+        admin_token: str | None = None,
+        clock: Clock = utc_now,
+        cache: TokenCache | None = None,
+    ) -> None:
         self._admin_hash = hash_token(admin_token) if admin_token else None
         self._clock = clock
+        # Answers only once started (core.tokencache); until then every check reads the table.
+        self.cache = cache or TokenCache()
 
     async def create(
         self,
@@ -129,17 +148,40 @@ class TokenService:
         return [_info(row) for row in rows]
 
     async def revoke(self, token_id: str) -> TokenInfo:
+        """Revoke a token in every process: refused by this one once this returns.
+
+        The ``NOTIFY`` is part of the ``UPDATE``'s statement, so it is sent if
+        and only if the revocation commits. When this process's cache is
+        listening, the answer waits (at most a second) until its own listener
+        has the notice: the other processes' listeners are told by the same
+        commit.
+        """
         try:
             key = uuid.UUID(token_id)
         except ValueError:
             raise SecretStoreError("not_found", "no such token") from None
-        row = await fetch_one(
-            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING *",
-            key,
-            self._clock(),
-        )
-        if row is None:
-            raise SecretStoreError("not_found", "no such token")
+        token_id = str(key)
+        notice = self.cache.expect(token_id) if self.cache.listening else None
+        try:
+            row = await fetch_one(
+                "WITH revoked AS (UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2)"
+                " WHERE id = $1 RETURNING *)"
+                " SELECT revoked.*, pg_notify($3, revoked.id::text) FROM revoked",
+                key,
+                self._clock(),
+                CHANNEL,
+            )
+            self.cache.forget(token_id)
+            if row is None:
+                raise SecretStoreError("not_found", "no such token")
+            if notice is not None:
+                try:
+                    await asyncio.wait_for(notice.wait(), REVOKE_NOTICE_WAIT_S)
+                except TimeoutError:
+                    log.warning("token revoked; its notice was not seen within the wait")
+        finally:
+            if notice is not None:
+                self.cache.unexpect(token_id, notice)
         return _info(row)
 
     async def principal(self, token_id: str) -> Principal | None:
@@ -154,8 +196,7 @@ class TokenService:
         return None if row is None else self._live(_info(row))
 
     def _live(self, info: TokenInfo) -> Principal | None:
-        now = self._clock()
-        if info.revoked_at is not None or (info.expires_at is not None and now >= info.expires_at):
+        if info.revoked_at is not None or self._expired(info.expires_at):
             return None
         return Principal(
             token_id=info.token_id,
@@ -163,6 +204,9 @@ class TokenService:
             patterns=info.namespaces,
             capabilities=frozenset(info.capabilities),
         )
+
+    def _expired(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and self._clock() >= expires_at
 
     async def authenticate(self, token: str) -> Principal | None:
         """The principal of a live token, or ``None`` (unknown, revoked or expired)."""
@@ -173,12 +217,23 @@ class TokenService:
             return bootstrap_principal()
         if not token.startswith(TOKEN_PREFIX):
             return None
+        cached = self.cache.lookup(digest)
+        if cached is not None:
+            if self._expired(cached.expires_at):
+                self.cache.forget(cached.principal.token_id)
+                return None
+            return cached.principal
+        generation = self.cache.generation
         row = await fetch_one("SELECT * FROM api_tokens WHERE token_hash = $1", digest)
         # The index lookup finds the row by hash; the constant-time comparison
         # keeps the final check from depending on where two hashes differ.
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
             return None
-        return self._live(_info(row))
+        info = _info(row)
+        principal = self._live(info)
+        if principal is not None:
+            self.cache.remember(digest, CachedToken(principal, info.expires_at), generation)
+        return principal
 
 
 def _info(row: asyncpg.Record) -> TokenInfo:
