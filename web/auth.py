@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
@@ -59,12 +58,6 @@ async def require_token(
         raise SecretStoreError("unauthorized", "unknown, expired or revoked token")
     connection.scope["user"] = principal
     connection.scope["auth"] = principal.token_id
-
-
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """Dependency: the principal :func:`require_token` authenticated."""
-    principal: Principal = request.scope["user"]
-    return principal
 
 
 def authorize(principal: Principal, capability: Capability, namespace: str | None = None) -> None:

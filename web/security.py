@@ -34,15 +34,21 @@ _ALWAYS = {
 }
 
 
+def headers_for(scope: Scope) -> dict[str, str]:
+    """The security headers of every answer to the request of ``scope``."""
+    headers = dict(_ALWAYS)
+    if scope.get("path", "").startswith(API_PREFIX):
+        headers["Cache-Control"] = "no-store"
+    if scope.get("scheme") == "https":
+        headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+    return headers
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook: set the headers on the start of every HTTP response."""
     if message["type"] != "http.response.start":
         return
     message.setdefault("headers", [])
     headers = MutableScopeHeaders.from_message(message)
-    for name, value in _ALWAYS.items():
+    for name, value in headers_for(scope).items():
         headers[name] = value
-    if scope.get("path", "").startswith(API_PREFIX):
-        headers["Cache-Control"] = "no-store"
-    if scope.get("scheme") == "https":
-        headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY

@@ -8,6 +8,7 @@ its lifespan neither opens a second pool nor closes the session's one.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 import warnings
@@ -20,6 +21,7 @@ import redis
 from litestar import Litestar
 from litestar.exceptions import LitestarDeprecationWarning
 
+from core.db import connect
 from core.keys import define_keys
 from core.runtime import build_runtime
 from tests.web.support import ADMIN_TOKEN, KEY_1
@@ -56,7 +58,11 @@ AppFactory = Callable[..., Litestar]
 
 @pytest.fixture
 def make_app(db: str) -> AppFactory:
-    """Builds an app over a runtime of ``environ`` (the session pool stays the caller's)."""
+    """Builds an app over a runtime of ``environ`` (the session pool stays the caller's).
+
+    Its lifespan is not run (see ``make_client``), so its token cache is not
+    started: the ``app`` fixture starts it.
+    """
 
     def make(environ: dict[str, str], **options: Any) -> Litestar:
         with warnings.catch_warnings():
@@ -67,8 +73,16 @@ def make_app(db: str) -> AppFactory:
 
 
 @pytest.fixture
-def app(make_app: AppFactory, environ: dict[str, str]) -> Litestar:
-    return make_app(environ)
+async def app(make_app: AppFactory, environ: dict[str, str]) -> AsyncIterator[Litestar]:
+    """The app as a web process runs it: its token cache listening for revocations."""
+    app = make_app(environ)
+    cache = app.state["runtime"].tokens.cache
+    cache.start(connect)
+    async with asyncio.timeout(10):
+        while not cache.listening:  # noqa: ASYNC110 (the cache's own task connects)
+            await asyncio.sleep(0.01)
+    yield app
+    await cache.stop()
 
 
 ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from core.db import fetch
+from core.tokens import TokenService
 from tests.web.conftest import AppFactory, ClientFactory, TokenFactory
 from tests.web.support import assert_error, put, secret_url
 
@@ -207,18 +209,37 @@ async def test_a_revoked_token_is_refused_at_once(
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
 
 
+async def test_a_token_revoked_elsewhere_is_refused(
+    client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
+) -> None:
+    created = (
+        await client.post(
+            "/api/v1/tokens", json={"name": "t", "namespaces": ["*"], "capabilities": ["list"]}
+        )
+    ).json()
+    holder = await make_client(app, token=created["token"])
+    assert (await holder.get("/api/v1/namespaces")).status_code == 200
+    # The CLI, or another web process: a token service of its own.
+    await TokenService().revoke(created["token_id"])
+    async with asyncio.timeout(5):
+        while (await holder.get("/api/v1/namespaces")).status_code == 200:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
+
+
 async def test_an_expired_token_is_refused(
     client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
 ) -> None:
     created = (
         await client.post(
             "/api/v1/tokens",
-            json={"name": "t", "namespaces": ["*"], "capabilities": ["list"], "ttl_ms": 60_000},
+            json={"name": "t", "namespaces": ["*"], "capabilities": ["list"], "ttl_ms": 2_000},
         )
     ).json()
     holder = await make_client(app, token=created["token"])
     assert (await holder.get("/api/v1/namespaces")).status_code == 200
-    await fetch("UPDATE api_tokens SET expires_at = now() - interval '1 second'")
+    expires_at = datetime.fromisoformat(created["expires_at"])
+    await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
 
 

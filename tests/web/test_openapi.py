@@ -30,7 +30,7 @@ from core.runtime import build_runtime
 from core.validation import MAX_METADATA_BYTES, MAX_VALUE_BYTES, check_name, check_namespace
 from tests.web.support import ADMIN_TOKEN, KEY_1
 from web.api.fields import NAMESPACE_PATTERN_REGEX
-from web.api.params import NAME_FILTER_PATTERN, NAMESPACE_PATTERN
+from web.api.params import NAME_PATTERN, NAMESPACE_PATTERN
 from web.app import MAX_BODY_BYTES, create_app
 from web.errors import STATUS_BY_CODE
 from web.ratelimit import FailureLimiter
@@ -125,7 +125,7 @@ def test_the_namespace_patterns_agree_with_core(text: str) -> None:
     )
 )
 def test_the_name_pattern_agrees_with_core(text: str) -> None:
-    _agrees(NAME_FILTER_PATTERN, check_name, text)
+    _agrees(NAME_PATTERN, check_name, text)
 
 
 # -- schemathesis --------------------------------------------------------------

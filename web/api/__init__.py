@@ -7,7 +7,11 @@ Request bodies are decoded strictly (:mod:`web.api.body`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Router
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from web.api.body import StrictBody
 from web.api.deps import DEPENDENCIES
@@ -21,9 +25,18 @@ from web.auth import SECURITY, require_token
 
 API_PREFIX = "/api/v1"
 
+
+async def token_route_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """The token, then the query parameters: one guard, as Litestar copies the handler per guard."""
+    await require_token(connection, route_handler)
+    await refuse_unknown_query(connection, route_handler)
+
+
 token_router = Router(
     path="/",
-    guards=[require_token, refuse_unknown_query],
+    guards=[token_route_guard],
     security=SECURITY,
     dependencies=DEPENDENCIES,
     route_handlers=[

@@ -10,9 +10,8 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from core.access import Principal
-from core.runtime import Store
 from core.validation import check_namespace
+from web.api.deps import Caller
 from web.api.params import (
     DEFAULT_PAGE_LIMIT,
     Cursor,
@@ -24,7 +23,6 @@ from web.api.params import (
     SecretIdFilter,
 )
 from web.api.schemas import EventPageRead, EventRead, NamespaceListRead, NamespaceRead
-from web.auth import authorize
 from web.errors import error_responses
 
 
@@ -37,11 +35,9 @@ class NamespaceController(Controller):
         description="Capability `list`.",
         responses=error_responses(),
     )
-    async def list_namespaces(
-        self, store: NamedDependency[Store], principal: NamedDependency[Principal]
-    ) -> NamespaceListRead:
-        authorize(principal, "list")
-        counts = await store.list_namespaces(principal.scope)
+    async def list_namespaces(self, caller: NamedDependency[Caller]) -> NamespaceListRead:
+        caller.authorize("list")
+        counts = await caller.store.list_namespaces(caller.principal.scope)
         return NamespaceListRead(items=[NamespaceRead.of(count) for count in counts])
 
 
@@ -59,8 +55,7 @@ class EventController(Controller):
     )
     async def list_events(
         self,
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         namespace: NamespaceFilter = None,
         name: NameFilter = None,
         type: EventTypeFilter = None,
@@ -71,9 +66,9 @@ class EventController(Controller):
     ) -> EventPageRead:
         if namespace is not None:
             check_namespace(namespace)
-        authorize(principal, "audit", namespace)
-        page = await store.list_events(
-            scope=principal.scope,
+        caller.authorize("audit", namespace)
+        page = await caller.store.list_events(
+            scope=caller.principal.scope,
             namespace=namespace,
             name=name,
             type=type,

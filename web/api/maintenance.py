@@ -18,16 +18,14 @@ from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import JSONBody
 from msgspec import UnsetType
 
-from core.access import Principal
-from core.runtime import Store
 from core.validation import check_duration_ms
+from web.api.deps import Caller
 from web.api.schemas import (
     CleanupCreate,
     CleanupStartRead,
     RotationRead,
     RotationStartRead,
 )
-from web.auth import authorize
 from web.errors import error_responses
 from worker.chains import ChainKind, is_running, start_chain
 
@@ -59,11 +57,9 @@ class RotationController(Controller):
         ),
         responses=error_responses("invalid_keys"),
     )
-    async def rotation_status(
-        self, store: NamedDependency[Store], principal: NamedDependency[Principal]
-    ) -> RotationRead:
-        authorize(principal, "admin")
-        status = await store.rotation_status()
+    async def rotation_status(self, caller: NamedDependency[Caller]) -> RotationRead:
+        caller.authorize("admin")
+        status = await caller.store.rotation_status()
         running: bool = await sync_to_thread(is_running, "rotation")
         return RotationRead(
             active_version=status.active_version,
@@ -84,13 +80,11 @@ class RotationController(Controller):
         ),
         responses=error_responses("invalid_keys"),
     )
-    async def start_rotation(
-        self, store: NamedDependency[Store], principal: NamedDependency[Principal]
-    ) -> RotationStartRead:
-        authorize(principal, "admin")
+    async def start_rotation(self, caller: NamedDependency[Caller]) -> RotationStartRead:
+        caller.authorize("admin")
         # Read first: with a bad key configuration nothing is enqueued (503 invalid_keys).
-        status = await store.rotation_status()
-        started = await _start("rotation", principal.token_id)
+        status = await caller.store.rotation_status()
+        started = await _start("rotation", caller.actor)
         return RotationStartRead(started=started, stale=status.stale, orphans=status.orphans)
 
 
@@ -111,11 +105,11 @@ class CleanupController(Controller):
     )
     async def cleanup_secrets(
         self,
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         data: JSONBody[CleanupCreate | None] = None,
     ) -> CleanupStartRead:
-        authorize(principal, "admin")
-        started = await _start("cleanup_secrets", principal.token_id, _retention(data))
+        caller.authorize("admin")
+        started = await _start("cleanup_secrets", caller.actor, _retention(data))
         return CleanupStartRead(started=started)
 
     @post(
@@ -131,11 +125,11 @@ class CleanupController(Controller):
     )
     async def cleanup_events(
         self,
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         data: JSONBody[CleanupCreate | None] = None,
     ) -> CleanupStartRead:
-        authorize(principal, "admin")
-        started = await _start("cleanup_events", principal.token_id, _retention(data))
+        caller.authorize("admin")
+        started = await _start("cleanup_events", caller.actor, _retention(data))
         return CleanupStartRead(started=started)
 
 

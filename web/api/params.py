@@ -15,27 +15,13 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter, QueryParameter
 
 from core.models import EventType
-from core.validation import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Order, check_name, invalid
+from core.validation import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Order, invalid
 
 NAMESPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
-# 1-256 characters, no '/', no control characters, no white space at either end.
+# 1-256 characters, no '/', no control characters, no white space at either end,
+# and not '.' or '..' (URL clients remove such path segments; core refuses them).
 _NAME = r"[^\s/\x00-\x1f\x7f-\x9f](?:[^/\x00-\x1f\x7f-\x9f]{0,254}[^\s/\x00-\x1f\x7f-\x9f])?"
-NAME_FILTER_PATTERN = f"^{_NAME}$"
-# In a path, also not '.' or '..' (see check_path_name).
 NAME_PATTERN = rf"^(?!\.\.?$){_NAME}$"
-
-
-def check_path_name(name: str) -> str:
-    """Core's name rules, and not '.' or '..'.
-
-    URL clients and proxies remove '.' and '..' path segments (RFC 3986, also
-    when written %2E), so a secret with such a name could be created by one
-    client and never reached by another; the API refuses them.
-    """
-    check_name(name)
-    if name in {".", ".."}:
-        raise invalid("name must not be '.' or '..': such a path segment does not survive URLs")
-    return name
 
 
 async def refuse_unknown_query(
@@ -94,11 +80,7 @@ NamespaceFilter = Annotated[
 ]
 NameFilter = Annotated[
     str | None,
-    QueryParameter(
-        description="1-256 characters; no '/', no control characters, no leading or trailing"
-        " white space",
-        schema_extra={"pattern": NAME_FILTER_PATTERN},
-    ),
+    QueryParameter(description=_NAME_DOC, schema_extra={"pattern": NAME_PATTERN}),
 ]
 EventTypeFilter = Annotated[EventType | None, QueryParameter(description="event type")]
 SecretIdFilter = Annotated[
@@ -117,6 +99,5 @@ __all__ = [
     "NamespacePath",
     "OrderQuery",
     "SecretIdFilter",
-    "check_path_name",
     "refuse_unknown_query",
 ]

@@ -13,9 +13,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from core.access import Principal
-from core.runtime import Store
-from core.validation import check_namespace
+from core.validation import check_name, check_namespace
+from web.api.deps import Caller
 from web.api.fields import core_unset
 from web.api.params import (
     DEFAULT_PAGE_LIMIT,
@@ -24,7 +23,6 @@ from web.api.params import (
     NamePath,
     NamespacePath,
     OrderQuery,
-    check_path_name,
 )
 from web.api.schemas import (
     SecretCreate,
@@ -36,7 +34,6 @@ from web.api.schemas import (
     SecretUpdate,
     SecretUpdateRead,
 )
-from web.auth import authorize
 from web.errors import error_responses
 
 ONE = "/{namespace:str}/{name:str}"
@@ -61,19 +58,18 @@ class SecretController(Controller):
         namespace: NamespacePath,
         name: NamePath,
         data: JSONBody[SecretCreate],
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> Response[SecretPutRead]:
         check_namespace(namespace)
-        check_path_name(name)
-        authorize(principal, "write", namespace)
-        result = await store.put(
+        check_name(name)
+        caller.authorize("write", namespace)
+        result = await caller.store.put(
             namespace,
             name,
             data.value,
             metadata=core_unset(data.metadata),
             ttl_ms=core_unset(data.ttl_ms),
-            actor=principal.token_id,
+            actor=caller.actor,
         )
         return Response(SecretPutRead.of(result), status_code=201 if result.is_new else 200)
 
@@ -93,13 +89,12 @@ class SecretController(Controller):
         self,
         namespace: NamespacePath,
         name: NamePath,
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> SecretRead:
         check_namespace(namespace)
-        check_path_name(name)
-        authorize(principal, "read", namespace)
-        return SecretRead.of(await store.get_or_raise(namespace, name))
+        check_name(name)
+        caller.authorize("read", namespace)
+        return SecretRead.of(await caller.store.get_or_raise(namespace, name))
 
     @patch(
         ONE,
@@ -115,18 +110,17 @@ class SecretController(Controller):
         namespace: NamespacePath,
         name: NamePath,
         data: JSONBody[SecretUpdate],
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> SecretUpdateRead:
         check_namespace(namespace)
-        check_path_name(name)
-        authorize(principal, "write", namespace)
-        info = await store.update(
+        check_name(name)
+        caller.authorize("write", namespace)
+        info = await caller.store.update(
             namespace,
             name,
             metadata=core_unset(data.metadata),
             ttl_ms=core_unset(data.ttl_ms),
-            actor=principal.token_id,
+            actor=caller.actor,
         )
         return SecretUpdateRead.of(info)
 
@@ -141,14 +135,13 @@ class SecretController(Controller):
         self,
         namespace: NamespacePath,
         name: NamePath,
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> SecretRemoveRead:
         check_namespace(namespace)
-        check_path_name(name)
-        authorize(principal, "delete", namespace)
+        check_name(name)
+        caller.authorize("delete", namespace)
         return SecretRemoveRead(
-            removed=await store.remove(namespace, name, actor=principal.token_id)
+            removed=await caller.store.remove(namespace, name, actor=caller.actor)
         )
 
     @get(
@@ -160,15 +153,14 @@ class SecretController(Controller):
     async def list_secrets(
         self,
         namespace: NamespacePath,
-        store: NamedDependency[Store],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         limit: Limit = DEFAULT_PAGE_LIMIT,
         cursor: Cursor = None,
         order: OrderQuery = "desc",
     ) -> SecretPageRead:
         check_namespace(namespace)
-        authorize(principal, "list", namespace)
-        page = await store.list(namespace, limit=limit, cursor=cursor, order=order)
+        caller.authorize("list", namespace)
+        page = await caller.store.list(namespace, limit=limit, cursor=cursor, order=order)
         return SecretPageRead(
             items=[SecretInfoRead.of(item) for item in page.items], next_cursor=page.next_cursor
         )

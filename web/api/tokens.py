@@ -13,8 +13,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
-from core.access import Principal
-from core.tokens import TokenService
+from web.api.deps import Caller
 from web.api.schemas import (
     TokenCreate,
     TokenCreatedRead,
@@ -22,7 +21,6 @@ from web.api.schemas import (
     TokenRead,
     TokenRevokedRead,
 )
-from web.auth import authorize
 from web.errors import error_responses
 
 TokenIdPath = Annotated[str, PathParameter(description="the token_id given at creation")]
@@ -44,17 +42,16 @@ class TokenController(Controller):
     async def create_token(
         self,
         data: JSONBody[TokenCreate],
-        tokens: NamedDependency[TokenService],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> TokenCreatedRead:
-        authorize(principal, "admin")
-        created = await tokens.create(
+        caller.authorize("admin")
+        created = await caller.tokens.create(
             data.name,
             list(data.namespaces),
             list(data.capabilities),
             # absent and null both mean a token that never expires
             ttl_ms=data.ttl_ms if isinstance(data.ttl_ms, int) else None,
-            grantor=principal,
+            grantor=caller.principal,
         )
         return TokenCreatedRead.of(created)
 
@@ -63,11 +60,9 @@ class TokenController(Controller):
         description="Revoked and expired tokens are listed too. Capability `admin`.",
         responses=error_responses(),
     )
-    async def list_tokens(
-        self, tokens: NamedDependency[TokenService], principal: NamedDependency[Principal]
-    ) -> TokenListRead:
-        authorize(principal, "admin")
-        return TokenListRead(items=[TokenRead.of(info) for info in await tokens.list()])
+    async def list_tokens(self, caller: NamedDependency[Caller]) -> TokenListRead:
+        caller.authorize("admin")
+        return TokenListRead(items=[TokenRead.of(info) for info in await caller.tokens.list()])
 
     @delete(
         "/{token_id:str}",
@@ -81,8 +76,7 @@ class TokenController(Controller):
     async def revoke_token(
         self,
         token_id: TokenIdPath,
-        tokens: NamedDependency[TokenService],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
     ) -> TokenRevokedRead:
-        authorize(principal, "admin")
-        return TokenRevokedRead.of(await tokens.revoke(token_id))
+        caller.authorize("admin")
+        return TokenRevokedRead.of(await caller.tokens.revoke(token_id))

@@ -1,8 +1,9 @@
 """The operator dashboard: Jinja2 pages and htmx partials over the same core as the API.
 
 ``web.app.create_app`` calls :func:`dashboard_parts` and adds what it returns
-to the application: the page routes and the static files, the session
-middleware, the htmx plugin, the template engine and the CSRF configuration.
+to the application: the page routes (with their session and CSRF middleware,
+which therefore never run on the API) and the static files, the htmx plugin and
+the template engine.
 
 Default path: a person signs in with an API token at ``/login``; the session
 keeps the token's id and every request turns it back into the token's live
@@ -34,6 +35,8 @@ from litestar import Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.htmx import HTMXConfig, HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -57,10 +60,8 @@ EMBEDDED_VAR = "SECRET_STORE_EMBEDDED"
 @dataclass
 class DashboardParts:
     route_handlers: list[Any] = field(default_factory=list)
-    middleware: list[Any] = field(default_factory=list)
     plugins: list[Any] = field(default_factory=list)
     template_config: TemplateConfig[Any] | None = None
-    csrf_config: CSRFConfig | None = None
 
 
 def _template_engine(runtime: Runtime) -> Callable[[JinjaTemplateEngine], None]:
@@ -74,8 +75,13 @@ def _template_engine(runtime: Runtime) -> Callable[[JinjaTemplateEngine], None]:
     return configure
 
 
-def dashboard_router(options: DashboardOptions) -> Router:
-    """The pages; every route but the login ones takes the signed-in ``viewer``."""
+def dashboard_router(options: DashboardOptions, csrf: CSRFConfig) -> Router:
+    """The pages; every route but the login ones takes the signed-in ``viewer``.
+
+    The session and CSRF middleware sit on this router rather than on the app:
+    the API authenticates each request by bearer token, which a browser never
+    attaches on its own, so it has neither a session to read nor a form to forge.
+    """
     signed_in = Router(
         path="/",
         route_handlers=[
@@ -91,6 +97,11 @@ def dashboard_router(options: DashboardOptions) -> Router:
         route_handlers=[*login.ROUTES, signed_in],
         request_class=HTMXRequest,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            secure_cookies_middleware,
+            session_config().middleware,
+            DefineMiddleware(CSRFMiddleware, config=csrf),
+        ],
         dependencies={"options": Provide(lambda: options, use_cache=True, sync_to_thread=False)},
         # Pages show secret metadata and, on request, values: never cache them.
         cache_control=CacheControlHeader(no_store=True),
@@ -106,11 +117,16 @@ def dashboard_parts(runtime: Runtime, environ: Mapping[str, str] | None = None) 
         path="/static",
         directories=[STATIC],
         cache_control=CacheControlHeader(max_age=3600),
-        opt={"exclude_from_csrf": True},
+    )
+    csrf = CSRFConfig(
+        secret=secret,
+        cookie_name="secretstore_csrf",
+        header_name="x-csrftoken",
+        cookie_httponly=True,
+        cookie_samesite="strict",
     )
     return DashboardParts(
-        route_handlers=[dashboard_router(options), static],
-        middleware=[secure_cookies_middleware, session_config().middleware],
+        route_handlers=[dashboard_router(options, csrf), static],
         plugins=[
             HTMXPlugin(HTMXConfig(set_request_class_globally=False)),
             SessionStorePlugin(runtime.settings.redis_url),
@@ -119,15 +135,5 @@ def dashboard_parts(runtime: Runtime, environ: Mapping[str, str] | None = None) 
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
             engine_callback=_template_engine(runtime),
-        ),
-        csrf_config=CSRFConfig(
-            secret=secret,
-            cookie_name="secretstore_csrf",
-            header_name="x-csrftoken",
-            cookie_httponly=True,
-            cookie_samesite="strict",
-            # The API authenticates each request by bearer token, which a
-            # browser never attaches on its own: there is nothing to forge.
-            exclude=["^/api/"],
         ),
     )

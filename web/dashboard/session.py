@@ -97,9 +97,6 @@ def session_config() -> DashboardSessionConfig:
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="strict",
-        # The API authenticates by bearer token and never reads a session;
-        # static files need none either.
-        exclude=["^/api/", "^/static/", "^/schema"],
     )
 
 
