@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, get_args
 
 from core.errors import SecretStoreError
@@ -74,7 +75,7 @@ class Principal:
     patterns: tuple[str, ...]
     capabilities: frozenset[Capability]
 
-    @property
+    @cached_property
     def scope(self) -> NamespaceScope:
         return NamespaceScope.from_patterns(self.patterns)
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -139,7 +140,7 @@ def _seal_from_parts(
     _check_nonce(dek_nonce)
     plaintext = _utf8(value, "value")
     ciphertext = AESGCM(dek).encrypt(value_nonce, plaintext, value_aad(namespace, name))
-    wrapped_dek = AESGCM(kek).encrypt(dek_nonce, dek, dek_aad(namespace, name, key_version))
+    wrapped_dek = _kek_cipher(kek).encrypt(dek_nonce, dek, dek_aad(namespace, name, key_version))
     return SealedSecret(
         ciphertext=ciphertext,
         value_nonce=value_nonce,
@@ -205,21 +206,34 @@ def _rewrap_from_parts(
     _check_nonce(new_dek_nonce)
     new_aad = dek_aad(namespace, name, new_version)
     dek = _unwrap(wrapped_dek, dek_nonce, old_kek, dek_aad(namespace, name, old_version))
-    return AESGCM(new_kek).encrypt(new_dek_nonce, dek, new_aad), new_dek_nonce
+    return _kek_cipher(new_kek).encrypt(new_dek_nonce, dek, new_aad), new_dek_nonce
 
 
 def _unwrap(wrapped_dek: bytes, dek_nonce: bytes, kek: bytes, aad: bytes) -> bytes:
     _check_key(kek, "KEK")
     if len(wrapped_dek) != _WRAPPED_DEK_SIZE:
         raise InvalidCiphertext
-    return _decrypt(kek, dek_nonce, wrapped_dek, aad)
+    return _decrypt(_kek_cipher(kek), dek_nonce, wrapped_dek, aad)
 
 
-def _decrypt(key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+@lru_cache(maxsize=16)
+def _kek_cipher(kek: bytes) -> AESGCM:
+    """One cipher object per KEK, as a process holds only a handful of KEKs.
+
+    Only KEKs: a DEK's cipher is built and dropped with each value, so no DEK
+    outlives the call that needed it. A KEK removed from the configuration
+    stays here until pushed out or the process restarts, as it does in any
+    key ring object still referenced.
+    """
+    return AESGCM(kek)
+
+
+def _decrypt(key: bytes | AESGCM, nonce: bytes, data: bytes, aad: bytes) -> bytes:
     if len(nonce) != _NONCE_SIZE or len(data) < _TAG_SIZE:
         raise InvalidCiphertext
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     try:
-        return AESGCM(key).decrypt(nonce, data, aad)
+        return cipher.decrypt(nonce, data, aad)
     except InvalidTag:
         raise InvalidCiphertext from None
 

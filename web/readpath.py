@@ -45,6 +45,15 @@ PREFIX = f"{API_PREFIX}/secrets/"
 # The route's template as Litestar's request log line names it.
 ROUTE = f"{API_PREFIX}/secrets/{{namespace}}/{{name}}"
 _ENCODER = msgspec.json.Encoder()
+_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+
+# The security headers of an API answer, over http and over https (with HSTS).
+_SECURITY = {scheme: _encoded(headers_for(PREFIX, scheme)) for scheme in ("http", "https")}
 
 
 def is_plain_read(scope: Mapping[str, Any]) -> TypeGuard[HTTPScope]:
@@ -70,13 +79,8 @@ class ReadPath:
         body = await self._body(scope)
         if body is None:
             return False
-        headers: list[tuple[bytes, bytes]] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [
-            (name.lower().encode(), value.encode()) for name, value in headers_for(scope).items()
-        ]
+        headers = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+        headers += _SECURITY["https" if scope.get("scheme") == "https" else "http"]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
         log_request("GET", ROUTE, 200, started)

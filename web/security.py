@@ -34,12 +34,12 @@ _ALWAYS = {
 }
 
 
-def headers_for(scope: Scope) -> dict[str, str]:
-    """The security headers of every answer to the request of ``scope``."""
+def headers_for(path: str, scheme: str) -> dict[str, str]:
+    """The security headers of every answer to a request for ``path`` over ``scheme``."""
     headers = dict(_ALWAYS)
-    if scope.get("path", "").startswith(API_PREFIX):
+    if path.startswith(API_PREFIX):
         headers["Cache-Control"] = "no-store"
-    if scope.get("scheme") == "https":
+    if scheme == "https":
         headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     return headers
 
@@ -50,5 +50,5 @@ async def security_headers(message: Message, scope: Scope) -> None:
         return
     message.setdefault("headers", [])
     headers = MutableScopeHeaders.from_message(message)
-    for name, value in headers_for(scope).items():
+    for name, value in headers_for(scope.get("path", ""), scope.get("scheme", "")).items():
         headers[name] = value
