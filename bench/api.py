@@ -18,8 +18,9 @@ the figures are medians over the rounds. Ratios are against the bare floor.
 Target: real GET throughput >= 0.5 x bare GET.
 
 Run:  .venv/bin/python bench/api.py [--quick] [--rounds N] [--duration S]
-                                     [--workers N] [--profile]
-  --variants also GET through the prototype changes in bench/_app_variants.py
+                                     [--workers N] [--only WORDS] [--profile]
+  --variants also GET through the shipped app with its read path, or its token
+             cache, turned off (bench/_app_variants.py)
   --profile  also py-spy the real server during extra (unmeasured) GET and PUT runs
 """
 
@@ -201,7 +202,7 @@ def main() -> None:
     ap.add_argument(
         "--variants",
         action="store_true",
-        help="also GET through the prototypes in bench/_app_variants.py",
+        help="also GET with the read path, or the token cache, off (bench/_app_variants.py)",
     )
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(
@@ -241,7 +242,7 @@ def main() -> None:
             ("real PUT, bootstrap admin", real, "PUT", PREFIX, admin),
         ]
         if args.variants:
-            for variant in ("token_cache", "lean_get"):
+            for variant in ("routed", "uncached"):
                 app = f"bench._app_variants:{variant}"
                 cases.insert(3, (f"variant {variant} GET", app, "GET", PREFIX, token))
         if args.only:

@@ -94,6 +94,7 @@ class TokenService:
         cache: TokenCache | None = None,
     ) -> None:
         self._admin_hash = hash_token(admin_token) if admin_token else None
+        self._admin = bootstrap_principal()
         self._clock = clock
         # Answers only once started (core.tokencache); until then every check reads the table.
         self.cache = cache or TokenCache()
@@ -187,7 +188,7 @@ class TokenService:
     async def principal(self, token_id: str) -> Principal | None:
         """The principal of a live token by id (a dashboard session re-checks it per request)."""
         if token_id == BOOTSTRAP_ACTOR:
-            return bootstrap_principal() if self._admin_hash is not None else None
+            return self._admin if self._admin_hash is not None else None
         try:
             key = uuid.UUID(token_id)
         except ValueError:
@@ -214,7 +215,7 @@ class TokenService:
             return None
         digest = hash_token(token)
         if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
-            return bootstrap_principal()
+            return self._admin
         if not token.startswith(TOKEN_PREFIX):
             return None
         cached = self.cache.lookup(digest)

@@ -37,6 +37,21 @@ async def test_every_kind_of_answer_carries_the_headers(
         assert_security_headers(response)
 
 
+async def test_api_answers_set_no_cookie(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    # Sessions and CSRF belong to the dashboard: the API authenticates by token.
+    await put(client, "ns", "s")
+    for response in (
+        await client.get(secret_url("ns", "s")),
+        await client.get(secret_url("ns", "missing")),
+        await client.delete(secret_url("ns", "s")),
+        await anonymous.get("/api/v1/health"),
+        await anonymous.get("/schema/openapi.json"),
+    ):
+        assert "set-cookie" not in response.headers, response.request.url
+
+
 async def test_api_answers_are_not_cached(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient
 ) -> None:
