@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -195,16 +196,25 @@ async def test_admin_routes_need_the_admin_capability(
         assert_error(response, 403, "forbidden")
 
 
-async def test_a_revoked_token_is_refused_at_once(
-    client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
-) -> None:
+async def _listing_token(
+    client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory, **fields: object
+) -> tuple[dict[str, Any], httpx.AsyncClient]:
+    """A new token that may list, already used once (so a web process has it cached)."""
     created = (
         await client.post(
-            "/api/v1/tokens", json={"name": "t", "namespaces": ["*"], "capabilities": ["list"]}
+            "/api/v1/tokens",
+            json={"name": "t", "namespaces": ["*"], "capabilities": ["list"], **fields},
         )
     ).json()
     holder = await make_client(app, token=created["token"])
     assert (await holder.get("/api/v1/namespaces")).status_code == 200
+    return created, holder
+
+
+async def test_a_revoked_token_is_refused_at_once(
+    client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
+) -> None:
+    created, holder = await _listing_token(client, app, make_client)
     assert (await client.delete(f"/api/v1/tokens/{created['token_id']}")).status_code == 200
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
 
@@ -212,13 +222,7 @@ async def test_a_revoked_token_is_refused_at_once(
 async def test_a_token_revoked_elsewhere_is_refused(
     client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
 ) -> None:
-    created = (
-        await client.post(
-            "/api/v1/tokens", json={"name": "t", "namespaces": ["*"], "capabilities": ["list"]}
-        )
-    ).json()
-    holder = await make_client(app, token=created["token"])
-    assert (await holder.get("/api/v1/namespaces")).status_code == 200
+    created, holder = await _listing_token(client, app, make_client)
     # The CLI, or another web process: a token service of its own.
     await TokenService().revoke(created["token_id"])
     async with asyncio.timeout(5):
@@ -230,14 +234,7 @@ async def test_a_token_revoked_elsewhere_is_refused(
 async def test_an_expired_token_is_refused(
     client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
 ) -> None:
-    created = (
-        await client.post(
-            "/api/v1/tokens",
-            json={"name": "t", "namespaces": ["*"], "capabilities": ["list"], "ttl_ms": 2_000},
-        )
-    ).json()
-    holder = await make_client(app, token=created["token"])
-    assert (await holder.get("/api/v1/namespaces")).status_code == 200
+    created, holder = await _listing_token(client, app, make_client, ttl_ms=2_000)
     expires_at = datetime.fromisoformat(created["expires_at"])
     await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
