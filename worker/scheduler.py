@@ -25,6 +25,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
@@ -59,14 +60,17 @@ class Leadership:
         self._lease = lease
         self._token = secrets.token_hex(16)
         self.leading = False
+        # Jobs run on the scheduler's thread pool, and several start together.
+        self._lock = threading.Lock()
 
     def hold(self) -> bool:
         """Take or renew the lock; ``False`` while another scheduler holds it."""
-        leading = self._lease.hold(self._token)
-        if leading != self.leading:
-            log.info("scheduler leadership " + ("taken" if leading else "lost"))
-            self.leading = leading
-        return leading
+        with self._lock:
+            leading = self._lease.hold(self._token)
+            if leading != self.leading:
+                log.info("scheduler leadership " + ("taken" if leading else "lost"))
+                self.leading = leading
+            return leading
 
     def resign(self) -> None:
         self._lease.release(self._token)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
+import threading
+import uuid
 from collections.abc import Callable
 
+import pytest
 import redis
 
 from core.db import fetch
@@ -20,7 +24,8 @@ from tests.worker.support import (
     wait_until,
 )
 from worker.chains import is_running, lease_for, start_chain
-from worker.scheduler import ensure_rotation
+from worker.lease import Lease
+from worker.scheduler import Leadership, ensure_rotation
 
 
 async def test_the_watchdog_starts_a_rotation_only_when_rewrappable_rows_wait(
@@ -40,6 +45,38 @@ async def test_the_watchdog_starts_a_rotation_only_when_rewrappable_rows_wait(
     chain_redis.delete(lease_for("rotation").key)  # its lease lapsed
     assert await ensure_rotation(store)
     assert is_running("rotation")
+
+
+class _SlowLease(Lease):
+    """A lease whose holders all return together, as jobs started at once can."""
+
+    def __init__(self, client: redis.Redis[bytes], key: str, *, holders: int) -> None:
+        super().__init__(client, key, 30_000)
+        self._together = threading.Barrier(holders)
+
+    def hold(self, holder: str, *, after: str | None = None) -> bool:
+        held = super().hold(holder, after=after)
+        try:
+            self._together.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass  # the holders took turns
+        return held
+
+
+def test_jobs_starting_together_take_the_leadership_once(
+    chain_redis: redis.Redis[bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    key = f"test:leader:{uuid.uuid4().hex}"
+    leadership = Leadership(_SlowLease(chain_redis, key, holders=8))
+    threads = [threading.Thread(target=leadership.hold) for _ in range(8)]
+    with caplog.at_level(logging.INFO, logger="secretstore"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert leadership.leading
+    taken = [r for r in caplog.records if r.getMessage() == "scheduler leadership taken"]
+    assert len(taken) == 1
 
 
 def started_by_scheduler(processes: list[Process]) -> int:
