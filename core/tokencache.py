@@ -193,7 +193,8 @@ class TokenCache:
             await asyncio.sleep(self._retry_s)
 
     async def _listen_once(self, connect: Connect) -> None:
-        self._lost.clear()
+        # A new event each time: a cache stopped and started again may be on another loop.
+        self._lost = asyncio.Event()
         self._connection = connection = await connect(APPLICATION_NAME)
         connection.add_termination_listener(self._on_lost)
         await connection.add_listener(CHANNEL, self._on_notice)

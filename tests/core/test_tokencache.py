@@ -152,3 +152,17 @@ def test_the_cache_keeps_the_most_recently_used_tokens_up_to_its_bound() -> None
     assert cache.lookup(hash_token("a")) is not None
     cache.forget("a")
     assert cache.lookup(hash_token("a")) is None
+
+
+@pytest.mark.timeout(30)
+def test_a_stopped_cache_starts_again_on_another_event_loop(db: str) -> None:
+    cache = TokenCache(retry_s=0.05)
+
+    async def listen_then_stop() -> None:
+        cache.start(connect)
+        await eventually(lambda: cache.listening)
+        await cache.stop()
+        assert not cache.listening
+
+    asyncio.run(listen_then_stop())
+    asyncio.run(listen_then_stop())
