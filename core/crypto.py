@@ -154,7 +154,9 @@ def open_sealed(sealed: SealedSecret, *, namespace: str, name: str, kek: bytes) 
     """Decrypt a value sealed for (namespace, name) under ``kek``, or raise InvalidCiphertext."""
     aad = dek_aad(namespace, name, sealed.key_version)
     dek = _unwrap(sealed.wrapped_dek, sealed.dek_nonce, kek, aad)
-    plaintext = _decrypt(dek, sealed.value_nonce, sealed.ciphertext, value_aad(namespace, name))
+    plaintext = _decrypt(
+        AESGCM(dek), sealed.value_nonce, sealed.ciphertext, value_aad(namespace, name)
+    )
     try:
         return plaintext.decode("utf-8")
     except UnicodeDecodeError:
@@ -228,10 +230,9 @@ def _kek_cipher(kek: bytes) -> AESGCM:
     return AESGCM(kek)
 
 
-def _decrypt(key: bytes | AESGCM, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+def _decrypt(cipher: AESGCM, nonce: bytes, data: bytes, aad: bytes) -> bytes:
     if len(nonce) != _NONCE_SIZE or len(data) < _TAG_SIZE:
         raise InvalidCiphertext
-    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     try:
         return cipher.decrypt(nonce, data, aad)
     except InvalidTag:

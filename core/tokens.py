@@ -172,9 +172,9 @@ class TokenService:
                 self._clock(),
                 CHANNEL,
             )
-            self.cache.forget(token_id)
             if row is None:
                 raise SecretStoreError("not_found", "no such token")
+            self.cache.forget(token_id)
             if notice is not None:
                 try:
                     await asyncio.wait_for(notice.wait(), REVOKE_NOTICE_WAIT_S)
