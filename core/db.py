@@ -76,6 +76,11 @@ async def transaction() -> AsyncIterator[None]:
         yield
 
 
+def in_transaction() -> bool:
+    """Whether the current task is inside :func:`transaction`."""
+    return DB.current_transaction.get() is not None
+
+
 async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
     """Run ``query`` (``$1``-style parameters) in the current transaction, if any."""
     transaction = DB.current_transaction.get()

@@ -18,7 +18,7 @@ import builtins
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, cast
 
@@ -26,9 +26,10 @@ import asyncpg
 
 from core import audit, maintenance
 from core.access import EVERYTHING, NamespaceScope
+from core.coalesce import Coalescer
 from core.crypto import InvalidCiphertext, SealedSecret, open_sealed, seal
 from core.cursor import Keyset, Position
-from core.db import fetch, fetch_one, transaction
+from core.db import fetch, fetch_one, in_transaction, transaction
 from core.errors import SecretStoreError
 from core.keys import KeyRing
 from core.models import (
@@ -102,6 +103,8 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         self._keys = keys
         self._default_ttl_ms = default_ttl_ms
         self._clock = clock
+        # Reads outside a transaction share round trips (core.coalesce).
+        self._reads: Coalescer[tuple[str, str], asyncpg.Record] = Coalescer(_read_rows)
 
     @property
     def clock(self) -> Clock:
@@ -248,12 +251,10 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         check_namespace(namespace)
         check_name(name)
         keyring = self._keys()
-        row = await fetch_one(
-            f"SELECT {_INFO_COLUMNS}, ciphertext, value_nonce, wrapped_dek, dek_nonce"
-            " FROM secrets WHERE namespace = $1 AND name = $2",
-            namespace,
-            name,
-        )
+        if in_transaction():
+            row = await fetch_one(_READ_ONE, namespace, name)
+        else:
+            row = await self._reads.load((namespace, name))
         if row is None:
             return Missing("not_found")
         info = self._info(row)
@@ -401,6 +402,26 @@ _MISSING_MESSAGES = {
     "expired": "the secret has expired",
     "key_unavailable": "the secret's key version is no longer configured",
 }
+
+
+_READ_COLUMNS = f"{_INFO_COLUMNS}, ciphertext, value_nonce, wrapped_dek, dek_nonce"
+_READ_ONE = f"SELECT {_READ_COLUMNS} FROM secrets WHERE namespace = $1 AND name = $2"
+# One index lookup per key: the LATERAL subquery keeps the plan a nested loop
+# over the keys, whatever the planner guesses of the arrays' length.
+_READ_MANY = (
+    f"SELECT s.* FROM unnest($1::text[], $2::text[]) AS k(namespace, name),"
+    f" LATERAL ({_READ_ONE.replace('$1', 'k.namespace').replace('$2', 'k.name')}) AS s"
+)
+
+
+async def _read_rows(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], asyncpg.Record]:
+    """The sealed rows of the (namespace, name) ``keys`` that exist."""
+    if len(keys) == 1:
+        row = await fetch_one(_READ_ONE, *keys[0])
+        return {keys[0]: row} if row is not None else {}
+    namespaces, names = zip(*keys, strict=True)
+    rows = await fetch(_READ_MANY, list(namespaces), list(names))
+    return {(row["namespace"], row["name"]): row for row in rows}
 
 
 async def _lock_row(namespace: str, name: str) -> asyncpg.Record | None:

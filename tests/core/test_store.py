@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
-from core.db import fetch
+from core.db import fetch, transaction
 from core.errors import SecretStoreError
 from core.models import Found, Missing
 from core.store import SecretStore
@@ -402,3 +403,29 @@ async def test_event_paging_in_both_orders(store: SecretStore) -> None:
         ids = sorted(seen, key=int)
         assert seen == (ids if order == "asc" else ids[::-1])
         assert len(set(seen)) == 11
+
+
+async def test_concurrent_reads_share_queries_and_each_gets_its_own_secret(
+    store: SecretStore,
+) -> None:
+    for i in range(150):
+        await store.put(NS, f"K{i}", f"value {i}")
+    calls = store._reads.calls
+    names = [f"K{i}" for i in range(150)] + ["K0", "absent"]
+    results = await asyncio.gather(*(store.get(NS, name) for name in names))
+    values = [r.secret.value if isinstance(r, Found) else r for r in results]
+    assert values == [f"value {i}" for i in range(150)] + ["value 0", Missing("not_found")]
+    # 151 distinct keys in one turn: two queries of at most 100 keys.
+    assert store._reads.calls - calls == 2
+
+
+async def test_a_read_inside_a_transaction_sees_the_transaction_s_writes(
+    store: SecretStore,
+) -> None:
+    async with transaction():
+        await store.put(NS, "in-flight", "uncommitted")
+        inside = await store.get(NS, "in-flight")
+        elsewhere = contextvars.Context()  # another request's task, outside the transaction
+        outside = await asyncio.create_task(store.get(NS, "in-flight"), context=elsewhere)
+    assert isinstance(inside, Found) and inside.secret.value == "uncommitted"
+    assert outside == Missing("not_found")
