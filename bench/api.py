@@ -15,12 +15,16 @@ drives two uvicorn servers started with the same flags and worker count:
 
 Each measurement gets a warm-up run first; rounds alternate the servers, and
 the figures are medians over the rounds. Ratios are against the bare floor.
+Besides req/s and latency it reports CPU per request (the server's process
+tree, the PostgreSQL backends) and PostgreSQL transactions per request, from
+pg_stat_database: a query outside a transaction counts as one, so a GET's
+figure below 1 is its reads sharing queries (core.coalesce).
 Target: real GET throughput >= 0.5 x bare GET.
 
 Run:  .venv/bin/python bench/api.py [--quick] [--rounds N] [--duration S]
                                      [--workers N] [--only WORDS] [--profile]
-  --variants also GET through the shipped app with its read path, or its token
-             cache, turned off (bench/_app_variants.py)
+  --variants also GET through the shipped app with its read path, its token
+             cache, or its read coalescing turned off (bench/_app_variants.py)
   --profile  also py-spy the real server during extra (unmeasured) GET and PUT runs
 """
 
@@ -124,6 +128,22 @@ def db_backends() -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
+def db_commits() -> int:
+    """Transactions committed so far in the bench database (each query outside one is one)."""
+    out = subprocess.run(
+        [
+            "psql",
+            c.SERVER_URL,
+            "-tAc",
+            f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{DB_NAME}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out)
+
+
 def cpu_seconds(server: int, backends: list[int]) -> tuple[float, float]:
     """User+system CPU seconds so far of the server's process tree, and of the backends."""
 
@@ -147,7 +167,7 @@ _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 def wrk(
     port: int, method: str, path: str, token: str, seconds: float, threads: int
 ) -> dict[str, Any]:
-    """One wrk run; returns req/s, p50 and p99 in ms, and the count of non-2xx answers."""
+    """One wrk run: requests, req/s, p50 and p99 in ms, and the count of non-2xx answers."""
     env = {
         **os.environ,
         "BENCH_METHOD": method,
@@ -184,6 +204,7 @@ def wrk(
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {
+        "requests": int(re.search(r"(\d+) requests in", out)[1]),  # type: ignore[index]
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
         "p50": ms(lat["50"]),
         "p99": ms(lat["99"]),
@@ -202,7 +223,8 @@ def main() -> None:
     ap.add_argument(
         "--variants",
         action="store_true",
-        help="also GET with the read path, or the token cache, off (bench/_app_variants.py)",
+        help="also GET with the read path, the token cache or read coalescing off"
+        " (bench/_app_variants.py)",
     )
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(
@@ -242,7 +264,7 @@ def main() -> None:
             ("real PUT, bootstrap admin", real, "PUT", PREFIX, admin),
         ]
         if args.variants:
-            for variant in ("routed", "uncached"):
+            for variant in ("routed", "uncached", "uncoalesced"):
                 app = f"bench._app_variants:{variant}"
                 cases.insert(3, (f"variant {variant} GET", app, "GET", PREFIX, token))
         if args.only:
@@ -254,9 +276,10 @@ def main() -> None:
         for round_ in range(args.rounds):
             for label, app, method, path, tok in cases:
                 # One server at a time: every app's pool may grow to 20 connections.
+                commits = db_commits()
                 port, proc = serve(app, env, args.workers, label.split()[0])
                 status = check(port, method, f"{path}/SECRET_0", tok)
-                wrk(port, method, path, tok, 2, args.wrk_threads)  # warm-up
+                warm = wrk(port, method, path, tok, 2, args.wrk_threads)
                 pids = db_backends()
                 before = cpu_seconds(proc.pid, pids)
                 r = wrk(port, method, path, tok, args.duration, args.wrk_threads)
@@ -265,11 +288,15 @@ def main() -> None:
                 r["app_us"] = (after[0] - before[0]) / requests * 1e6
                 r["db_us"] = (after[1] - before[1]) / requests * 1e6
                 c.stop(proc)
+                # Counted over both runs: a backend reports its commits when it exits.
+                c.wait_until(lambda: not db_backends(), timeout=10)
+                r["db_tx"] = (db_commits() - commits) / (1 + warm["requests"] + r["requests"])
                 results[label].append(r)
                 print(
                     f"  round {round_ + 1} {label} (check {status}): {r['rps']:,.0f} req/s,"
                     f" p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; CPU per request:"
-                    f" server {r['app_us']:.0f} us, PostgreSQL {r['db_us']:.0f} us"
+                    f" server {r['app_us']:.0f} us, PostgreSQL {r['db_us']:.0f} us;"
+                    f" {r['db_tx']:.2f} PostgreSQL transactions per request"
                     + (f", {r['bad']} non-2xx" if r["bad"] else "")
                     + (f", socket errors {r['errors']}" if r["errors"] else ""),
                     flush=True,
@@ -291,7 +318,7 @@ def main() -> None:
 
 
 def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
-    metrics = ("rps", "p50", "p99", "app_us", "db_us")
+    metrics = ("rps", "p50", "p99", "app_us", "db_us", "db_tx")
     med = {k: {m: statistics.median(r[m] for r in v) for m in metrics} for k, v in results.items()}
     print(
         f"\nmedians over {args.rounds} round(s); ratios against the bare endpoint of the same"
@@ -300,6 +327,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     print(
         f"  {'':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'req/s ratio':>11}"
         f" {'p50 x':>6} {'p99 x':>6}  {'CPU us/req: app':>15} {'x':>5} {'db':>5}"
+        f"  {'db tx/req':>9}"
     )
     for label, m in med.items():
         base = med["bare GET" if "GET" in label else "bare PUT"]
@@ -307,7 +335,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
             f"  {label:28} {m['rps']:9,.0f} {m['p50']:8.2f} {m['p99']:8.2f}"
             f"  {c.ratio(m['rps'], base['rps']):>11} {c.ratio(m['p50'], base['p50']):>6}"
             f" {c.ratio(m['p99'], base['p99']):>6}  {m['app_us']:15.0f}"
-            f" {c.ratio(m['app_us'], base['app_us']):>5} {m['db_us']:5.0f}"
+            f" {c.ratio(m['app_us'], base['app_us']):>5} {m['db_us']:5.0f}  {m['db_tx']:9.2f}"
         )
     bad = sum(r["bad"] for v in results.values() for r in v)
     if bad:
