@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
 import msgspec
 import structlog
 
+_WRITE_LOCK = threading.Lock()
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 _SENSITIVE = ("value", "token", "kek", "dek", "key_material", "password", "secret_text")
 
@@ -65,20 +67,34 @@ def configure_logging(level: str | None = None) -> None:
             _drop_sensitive,
             structlog.processors.JSONRenderer(serializer=_json),
         ],
-        # sys.stderr as it is at each line, as the standard library's handler
-        # writes to the stream it was given: a test's capture can replace it.
         logger_factory=_NamedWriteLogger,
         wrapper_class=structlog.make_filtering_bound_logger(root.level),
-        cache_logger_on_first_use=False,
+        # Building the logger on every line cost a third of the line; a process
+        # configures logging once, before its first line.
+        cache_logger_on_first_use=True,
     )
 
 
 class _NamedWriteLogger(structlog.WriteLogger):
-    """structlog's line writer, named as a standard library logger is (for ``add_logger_name``)."""
+    """structlog's line writer, named as a standard library logger is (for ``add_logger_name``).
+
+    It writes to ``sys.stderr`` as it is at each line, as the standard
+    library's handler writes to the stream it was given: a test's capture can
+    replace it.
+    """
 
     def __init__(self, name: str) -> None:
         super().__init__(sys.stderr)
         self.name = name
+
+    def msg(self, message: str) -> None:
+        with _WRITE_LOCK:  # whole lines, also from a worker's threads
+            stream = sys.stderr
+            stream.write(message + "\n")
+            stream.flush()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 def _json(event: dict[str, Any], **_: Any) -> str:
