@@ -28,6 +28,7 @@ Order = Literal["asc", "desc"]
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def invalid(message: str) -> SecretStoreError:
@@ -56,6 +57,9 @@ def check_name(name: object) -> str:
         raise invalid("name must not contain '/'")
     if _CONTROL.search(name):
         raise invalid("name must not contain control characters")
+    if _SURROGATE.search(name):
+        # Lone surrogates (from bytes that were not UTF-8) cannot be stored as text.
+        raise invalid("name must be valid Unicode text")
     if name != name.strip():
         raise invalid("name must not start or end with white space")
     if name in (".", ".."):

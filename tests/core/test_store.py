@@ -118,6 +118,7 @@ async def test_expired_secret_can_be_overwritten_updated_and_removed(
         (NS, "trail "),
         (NS, "ctl\x00"),
         (NS, "ctl\x1b"),
+        (NS, "lone \udc80 surrogate"),
         (NS, "n" * 257),
     ],
 )
