@@ -1,7 +1,7 @@
 """API throughput and latency: GET and PUT of a secret over HTTP against a bare-app floor.
 
-wrk (outside the server processes, 32 connections, --latency, bench/wrk.lua)
-drives two uvicorn servers started with the same flags and worker count:
+wrk (outside the server processes, 32 connections unless --connections says
+otherwise, --latency, bench/wrk.lua) drives uvicorn servers started with the same flags and worker count:
 
   bare   bench/bare_app.py: the API's paths answering a constant JSON, no
          middleware, no auth, no database (the floor)
@@ -22,7 +22,8 @@ figure below 1 is its reads sharing queries (core.coalesce).
 Target: real GET throughput >= 0.5 x bare GET.
 
 Run:  .venv/bin/python bench/api.py [--quick] [--rounds N] [--duration S]
-                                     [--workers N] [--only WORDS] [--profile]
+                                     [--workers N] [--connections N]
+                                     [--only WORDS] [--profile]
   --variants also GET through the shipped app with its read path, its token
              cache, or its read coalescing turned off (bench/_app_variants.py)
   --profile  also py-spy the real server during extra (unmeasured) GET and PUT runs
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -165,7 +167,7 @@ _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def wrk(
-    port: int, method: str, path: str, token: str, seconds: float, threads: int
+    port: int, method: str, path: str, token: str, seconds: float, *, threads: int, connections: int
 ) -> dict[str, Any]:
     """One wrk run: requests, req/s, p50 and p99 in ms, and the count of non-2xx answers."""
     env = {
@@ -182,7 +184,7 @@ def wrk(
             "-t",
             str(threads),
             "-c",
-            "32",
+            str(connections),
             "-d",
             f"{seconds:g}s",
             "--latency",
@@ -221,6 +223,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn --workers for both apps")
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument(
+        "--connections", type=int, default=32, help="wrk -c (the target is stated at 32)"
+    )
+    ap.add_argument(
         "--variants",
         action="store_true",
         help="also GET with the read path, the token cache or read coalescing off"
@@ -238,9 +243,11 @@ def main() -> None:
         args.rounds, args.duration = 1, 3.0
     print(f"machine: {c.machine()}")
     print(
-        f"uvicorn --workers {args.workers}, wrk -t{args.wrk_threads} -c32 -d{args.duration:g}s,"
+        f"uvicorn --workers {args.workers}, wrk -t{args.wrk_threads} -c{args.connections}"
+        f" -d{args.duration:g}s,"
         f" {args.rounds} round(s)"
     )
+    load = functools.partial(wrk, threads=args.wrk_threads, connections=args.connections)
     url = asyncio.run(c.create_database(DB_NAME))
     admin = "bench-admin-" + os.urandom(16).hex()
     env = {
@@ -279,10 +286,10 @@ def main() -> None:
                 commits = db_commits()
                 port, proc = serve(app, env, args.workers, label.split()[0])
                 status = check(port, method, f"{path}/SECRET_0", tok)
-                warm = wrk(port, method, path, tok, 2, args.wrk_threads)
+                warm = load(port, method, path, tok, 2)
                 pids = db_backends()
                 before = cpu_seconds(proc.pid, pids)
-                r = wrk(port, method, path, tok, args.duration, args.wrk_threads)
+                r = load(port, method, path, tok, args.duration)
                 after = cpu_seconds(proc.pid, pids)
                 requests = r["rps"] * args.duration
                 r["app_us"] = (after[0] - before[0]) / requests * 1e6
@@ -308,7 +315,7 @@ def main() -> None:
                 out = c.OUT / f"api-{method.lower()}.prof.txt"
                 prof = c.start_profile(proc.pid, out, args.duration)
                 if prof is not None:
-                    wrk(port, method, PREFIX, token, args.duration, args.wrk_threads)
+                    load(port, method, PREFIX, token, args.duration)
                     prof.wait()
                     print(f"\nreal {method} (scoped token) profile, py-spy, unmeasured run:")
                     print(c.summarize_profile(out))
