@@ -1,7 +1,8 @@
 """API throughput and latency: GET and PUT of a secret over HTTP against a bare-app floor.
 
 wrk (outside the server processes, 32 connections unless --connections says
-otherwise, --latency, bench/wrk.lua) drives uvicorn servers started with the same flags and worker count:
+otherwise, --latency, bench/wrk.lua) drives uvicorn servers started with the
+same flags and worker count:
 
   bare   bench/bare_app.py: the API's paths answering a constant JSON, no
          middleware, no auth, no database (the floor)
