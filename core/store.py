@@ -142,47 +142,25 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             kek=keyring.kek_material(keyring.active_version),
             key_version=keyring.active_version,
         )
-        async with transaction():
-            current = await _lock_row(namespace, name)
-            if current is None:
-                inserted = await fetch_one(
-                    "INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce,"
-                    " wrapped_dek, dek_nonce, key_version, metadata, created_at, updated_at,"
-                    " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $10,"
-                    f" $11) ON CONFLICT (namespace, name) DO NOTHING RETURNING {_INFO_COLUMNS}",
-                    uuid.uuid4(),
-                    namespace,
-                    name,
-                    *_sealed_args(sealed),
-                    _json_or_none(None if isinstance(new_metadata, Unset) else new_metadata),
-                    now,
-                    expires_at,
-                )
-                if inserted is not None:
-                    info = self._info(inserted)
-                    await audit.record(info.secret_id, namespace, name, "created", actor, {}, now)
-                    return PutResult(info, is_new=True)
-                # A concurrent put created the row and has committed: replace it.
-                current = await _lock_row(namespace, name)
-                if current is None:
-                    raise SecretStoreError("conflict", "the secret changed during the write")
-            old_metadata = _json_load(current["metadata"])
-            stored_metadata = old_metadata if isinstance(new_metadata, Unset) else new_metadata
-            row = await fetch_one(
-                "UPDATE secrets SET ciphertext = $2, value_nonce = $3, wrapped_dek = $4,"
-                " dek_nonce = $5, key_version = $6, unwrap_failed_kek = NULL,"
-                " metadata = $7::jsonb, updated_at = $8, expires_at = $9"
-                f" WHERE id = $1 RETURNING {_INFO_COLUMNS}",
-                current["id"],
-                *_sealed_args(sealed),
-                _json_or_none(stored_metadata),
-                now,
-                expires_at,
-            )
-            assert row is not None
-            info = self._info(row)
-            await _record_update(info, current, old_metadata, ["value"], actor, now)
-            return PutResult(info, is_new=False)
+        args = (
+            uuid.uuid4(),
+            namespace,
+            name,
+            *_sealed_args(sealed),
+            _json_or_none(None if isinstance(new_metadata, Unset) else new_metadata),
+            isinstance(new_metadata, Unset),
+            now,
+            expires_at,
+            actor,
+        )
+        row = await fetch_one(_PUT, *args)
+        if row is None:
+            # A concurrent put created the row after this one looked for it and
+            # has committed: this one replaces it.
+            row = await fetch_one(_PUT, *args)
+            if row is None:
+                raise SecretStoreError("conflict", "the secret changed during the write")
+        return PutResult(self._info(row), is_new=row["is_new"])
 
     async def update(
         self,
@@ -422,6 +400,47 @@ async def _read_rows(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], a
     namespaces, names = zip(*keys, strict=True)
     rows = await fetch(_READ_MANY, list(namespaces), list(names))
     return {(row["namespace"], row["name"]): row for row in rows}
+
+
+# A put in one statement, so one round trip: lock the row if it exists and
+# replace its value (metadata kept when $10), or create it; record the event.
+# Every part sees the row as locked, and the statement commits as a whole.
+_PUT = f"""
+WITH old AS (
+    SELECT id, metadata, expires_at FROM secrets
+    WHERE namespace = $2 AND name = $3 FOR UPDATE
+), replaced AS (
+    UPDATE secrets AS s SET ciphertext = $4, value_nonce = $5, wrapped_dek = $6,
+        dek_nonce = $7, key_version = $8, unwrap_failed_kek = NULL,
+        metadata = CASE WHEN $10 THEN old.metadata ELSE $9::jsonb END,
+        updated_at = $11, expires_at = $12
+    FROM old WHERE s.id = old.id
+    RETURNING {", ".join(f"s.{c}" for c in _INFO_COLUMNS.split(", "))},
+        old.metadata AS metadata_before, old.expires_at AS expires_before
+), created AS (
+    INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce, wrapped_dek,
+        dek_nonce, key_version, metadata, created_at, updated_at, expires_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $11, $11, $12
+    WHERE NOT EXISTS (SELECT FROM old)
+    ON CONFLICT (namespace, name) DO NOTHING
+    RETURNING {_INFO_COLUMNS}
+), recorded AS (
+    INSERT INTO audit_events (secret_id, namespace, name, type, actor, detail, created_at)
+    SELECT id, namespace, name, 'updated', $13,
+        jsonb_build_object('changed', to_jsonb(array_remove(ARRAY[
+            'value',
+            CASE WHEN metadata IS DISTINCT FROM metadata_before THEN 'metadata' END,
+            CASE WHEN expires_at IS DISTINCT FROM expires_before THEN 'ttl' END
+        ], NULL))),
+        $11
+    FROM replaced
+    UNION ALL
+    SELECT id, namespace, name, 'created', $13, '{{}}'::jsonb, $11 FROM created
+)
+SELECT {_INFO_COLUMNS}, false AS is_new FROM replaced
+UNION ALL
+SELECT {_INFO_COLUMNS}, true AS is_new FROM created
+"""
 
 
 async def _lock_row(namespace: str, name: str) -> asyncpg.Record | None:

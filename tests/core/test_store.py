@@ -53,6 +53,16 @@ async def test_overwrite_without_metadata_keeps_it_and_null_clears_it(store: Sec
     assert (await store.get_or_raise(NS, "k")).info.metadata == {"owner": "team-a"}
     await store.put(NS, "k", "v3", metadata=None)
     assert (await store.get_or_raise(NS, "k")).info.metadata is None
+    await store.put(NS, "k", "v4", metadata={"owner": "team-b", "n": 1})
+    await store.put(NS, "k", "v5", metadata={"n": 1.0, "owner": "team-b"})  # the same, reordered
+    changed = [e.detail.get("changed") for e in await events(store)]
+    assert changed == [
+        None,
+        ["value"],
+        ["value", "metadata"],
+        ["value", "metadata"],
+        ["value"],
+    ]
 
 
 async def test_overwrite_without_ttl_uses_default_and_null_never_expires(
