@@ -2,7 +2,7 @@
 
 Default path: ``put`` seals a value under a fresh DEK wrapped by the active
 KEK; ``get`` opens it; ``list`` pages metadata (never values); every change
-appends an audit event in the same transaction. Rotation and cleanup run one
+appends an audit event in the same transaction (a put is one statement). Rotation and cleanup run one
 batch per call (``rotate_batch``, ``cleanup_secrets_batch``,
 ``cleanup_events_batch``, in :mod:`core.maintenance`); the worker chains them.
 
