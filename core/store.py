@@ -2,9 +2,10 @@
 
 Default path: ``put`` seals a value under a fresh DEK wrapped by the active
 KEK; ``get`` opens it; ``list`` pages metadata (never values); every change
-appends an audit event in the same transaction (a put is one statement). Rotation and cleanup run one
-batch per call (``rotate_batch``, ``cleanup_secrets_batch``,
-``cleanup_events_batch``, in :mod:`core.maintenance`); the worker chains them.
+appends an audit event in the same transaction (a put is one statement).
+Rotation and cleanup run one batch per call (``rotate_batch``,
+``cleanup_secrets_batch``, ``cleanup_events_batch``, in
+:mod:`core.maintenance`); the worker chains them.
 
 Caveats: arguments are validated before anything is looked up, so a bad
 request never tells whether a secret exists; a read of a row whose KEK version
