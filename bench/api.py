@@ -115,36 +115,22 @@ def check(port: int, method: str, path: str, token: str) -> int:
         return int(resp.status)
 
 
+def _psql(sql: str) -> str:
+    """One query's output on the bench's PostgreSQL server, unaligned, no headers."""
+    return subprocess.run(
+        ["psql", c.SERVER_URL, "-tAc", sql], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def db_backends() -> list[int]:
     """PIDs of the PostgreSQL backends serving the bench database (same machine)."""
-    out = subprocess.run(
-        [
-            "psql",
-            c.SERVER_URL,
-            "-tAc",
-            f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _psql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'")
     return [int(pid) for pid in out.split()]
 
 
 def db_commits() -> int:
     """Transactions committed so far in the bench database (each query outside one is one)."""
-    out = subprocess.run(
-        [
-            "psql",
-            c.SERVER_URL,
-            "-tAc",
-            f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{DB_NAME}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return int(out)
+    return int(_psql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{DB_NAME}'"))
 
 
 def cpu_seconds(server: int, backends: list[int]) -> tuple[float, float]:
