@@ -171,7 +171,7 @@ def status_document(current: RotationStatus, running: bool | None) -> dict[str, 
 
 def _rewrappable(current: RotationStatus) -> int:
     """Stale rows the chain can still rewrap (the rest wait for a KEK that unwraps them)."""
-    return current.stale - current.unrewrappable
+    return current.rewrappable
 
 
 def _incomplete_reason(current: RotationStatus) -> str:

@@ -17,7 +17,7 @@ import typer
 
 from cli.database import run_with_database
 from cli.output import reported_errors, require_env, table
-from core.timeutil import format_timestamp, is_expired, utc_now
+from core.timeutil import format_timestamp, utc_now
 
 if TYPE_CHECKING:
     from core.tokens import TokenInfo, TokenService
@@ -85,7 +85,7 @@ def list_tokens(
             ",".join(info.capabilities),
             _when(info.created_at),
             _when(info.expires_at) or "never",
-            _state(info, now),
+            info.state(now),
         )
         for info in tokens
     ]
@@ -114,14 +114,6 @@ def _when(moment: datetime | None) -> str:
     return format_timestamp(moment) if moment is not None else ""
 
 
-def _state(info: TokenInfo, now: datetime) -> str:
-    if info.revoked_at is not None:
-        return "revoked"
-    if is_expired(info.expires_at, now):
-        return "expired"
-    return "active"
-
-
 def _as_json(info: TokenInfo, now: datetime) -> dict[str, Any]:
     return {
         "token_id": info.token_id,
@@ -132,5 +124,5 @@ def _as_json(info: TokenInfo, now: datetime) -> dict[str, Any]:
         "created_at": _when(info.created_at),
         "expires_at": _when(info.expires_at) or None,
         "revoked_at": _when(info.revoked_at) or None,
-        "state": _state(info, now),
+        "state": info.state(now),
     }

@@ -119,6 +119,11 @@ class RotationStatus:
     unrewrappable: int
 
     @property
+    def rewrappable(self) -> int:
+        """Rows a rotation can still rewrap: stale rows less the unrewrappable ones."""
+        return self.stale - self.unrewrappable
+
+    @property
     def complete(self) -> bool:
         return self.stale == 0 and self.orphans == 0
 

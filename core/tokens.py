@@ -23,7 +23,7 @@ import secrets as random_source
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -37,7 +37,7 @@ from core.access import (
 )
 from core.db import fetch, fetch_one
 from core.errors import SecretStoreError
-from core.timeutil import Clock, after_ms, utc_now
+from core.timeutil import Clock, after_ms, is_expired, utc_now
 from core.tokencache import CHANNEL, CachedToken, TokenCache
 from core.validation import check_duration_ms, invalid
 
@@ -47,6 +47,7 @@ MAX_TOKEN_NAME = 128
 # How long revoke waits for its own process's listener to see the notice.
 REVOKE_NOTICE_WAIT_S = 1.0
 log = logging.getLogger("secretstore.tokens")
+TokenState = Literal["active", "expired", "revoked"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -60,6 +61,12 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+
+    def state(self, now: datetime) -> TokenState:
+        """``revoked`` wins over ``expired``; a token is expired once ``now >= expires_at``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if is_expired(self.expires_at, now) else "active"
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,7 @@ class TokenService:
         return None if row is None else self._live(_info(row))
 
     def _live(self, info: TokenInfo) -> Principal | None:
-        if info.revoked_at is not None or self._expired(info.expires_at):
+        if info.state(self._clock()) != "active":
             return None
         return Principal(
             token_id=info.token_id,
@@ -205,9 +212,6 @@ class TokenService:
             patterns=info.namespaces,
             capabilities=frozenset(info.capabilities),
         )
-
-    def _expired(self, expires_at: datetime | None) -> bool:
-        return expires_at is not None and self._clock() >= expires_at
 
     async def authenticate(self, token: str) -> Principal | None:
         """The principal of a live token, or ``None`` (unknown, revoked or expired)."""
@@ -220,7 +224,7 @@ class TokenService:
             return None
         cached = self.cache.lookup(digest)
         if cached is not None:
-            if self._expired(cached.expires_at):
+            if is_expired(cached.expires_at, self._clock()):
                 self.cache.forget(cached.principal.token_id)
                 return None
             return cached.principal

@@ -79,7 +79,7 @@ class Leadership:
 async def rotation_needed(store: Store) -> bool:
     """Whether rows remain that a rotation would rewrap (orphans and unrewrappable rows never)."""
     status = await store.rotation_status()
-    return status.stale - status.unrewrappable > 0
+    return status.rewrappable > 0
 
 
 async def ensure_rotation(store: Store, *, actor: str | None = SCHEDULER_ACTOR) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import delete, get, post
@@ -12,7 +11,6 @@ from litestar.response import Template
 
 from core.access import CAPABILITIES
 from core.timeutil import utc_now
-from core.tokens import TokenInfo
 from web.dashboard.context import Viewer
 from web.dashboard.forms import TokenCreateForm, parse_patterns, parse_token_ttl
 from web.dashboard.render import fragment, page
@@ -20,19 +18,11 @@ from web.dashboard.render import fragment, page
 CHANGED = "tokens-changed"
 
 
-def token_state(token: TokenInfo, now: datetime) -> str:
-    if token.revoked_at is not None:
-        return "revoked"
-    if token.expires_at is not None and now >= token.expires_at:
-        return "expired"
-    return "active"
-
-
 async def _tokens(viewer: Viewer) -> dict[str, Any]:
     tokens = await viewer.runtime.tokens.list()
     now = utc_now()
     # Newest first: the one just created is at the top.
-    rows = [(token, token_state(token, now)) for token in reversed(tokens)]
+    rows = [(token, token.state(now)) for token in reversed(tokens)]
     return {"tokens": rows, "current_token_id": viewer.principal.token_id}
 
 
@@ -80,7 +70,7 @@ async def token_revoke(viewer: NamedDependency[Viewer], token_id: FromPath[str])
     return fragment(
         "tokens/_row.html",
         token=token,
-        state=token_state(token, utc_now()),
+        state=token.state(utc_now()),
         current_token_id=viewer.principal.token_id,
     )
 
