@@ -1,55 +1,71 @@
-"""The Piccolo tables. The schema itself, with its keyset indexes, is written in
-the migration ``core/piccolo_migrations/2026_11_29_000001_initial.py``.
+"""The schema: one Piccolo table class per table, the one declaration of it.
+
+Columns, nullability, the unique constraints and the single-column index are
+declared here, and ``piccolo migrations new core --auto`` diffs these classes
+against the migrations. No column has a database default (``default=None``
+everywhere): every statement writes every column it needs, so a forgotten
+value fails instead of storing a made-up one.
+
+Piccolo cannot declare a composite or a partial index on a table class; those
+are raw SQL in the migration that creates them (``INDEXES`` there), each
+beside the query it serves. ``tests/core/test_schema.py`` checks that these
+classes, the migrations and a migrated database agree.
 """
 
 from __future__ import annotations
 
 from piccolo.columns import JSONB, UUID, Bytea, Integer, Timestamptz, Varchar
 from piccolo.columns.column_types import BigSerial
+from piccolo.constraints import Unique
 from piccolo.table import Table
 
 from core.db import DB
 
 
 class SecretRow(Table, tablename="secrets", db=DB):
-    id = UUID(primary_key=True)
-    namespace = Varchar(length=128)
-    name = Varchar(length=256)
+    id = UUID(primary_key=True, default=None)
+    namespace = Varchar(length=128, default=None)
+    name = Varchar(length=256, default=None)
     # AES-256-GCM of the value under the row's DEK; AAD = (namespace, name)
-    ciphertext = Bytea()
-    value_nonce = Bytea()
+    ciphertext = Bytea(default=None)
+    value_nonce = Bytea(default=None)
     # AES-256-GCM of the DEK under the KEK of key_version; AAD = (namespace, name, key_version)
-    wrapped_dek = Bytea()
-    dek_nonce = Bytea()
-    key_version = Integer()
+    wrapped_dek = Bytea(default=None)
+    dek_nonce = Bytea(default=None)
+    # Indexed for rotation: the count per version and the claim of stale rows.
+    key_version = Integer(default=None, index=True)
     # The id of a KEK that failed to unwrap this row: rotation skips the row
     # until that version's material changes, instead of retrying it forever.
     unwrap_failed_kek = Bytea(null=True, default=None)
     metadata = JSONB(null=True, default=None)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
     expires_at = Timestamptz(null=True, default=None)
+
+    # A secret's address; the put's ON CONFLICT names these columns.
+    secrets_namespace_name_unique = Unique([namespace, name])
 
 
 class AuditEventRow(Table, tablename="audit_events", db=DB):
     id = BigSerial(primary_key=True)
-    secret_id = UUID()
-    namespace = Varchar(length=128)
-    name = Varchar(length=256)
-    type = Varchar(length=16)
+    # No foreign key: an event outlives the secret it records.
+    secret_id = UUID(default=None)
+    namespace = Varchar(length=128, default=None)
+    name = Varchar(length=256, default=None)
+    type = Varchar(length=16, default=None)
     actor = Varchar(length=64, null=True, default=None)
-    detail = JSONB()
-    created_at = Timestamptz()
+    detail = JSONB(default=None)
+    created_at = Timestamptz(default=None)
 
 
 class ApiTokenRow(Table, tablename="api_tokens", db=DB):
-    id = UUID(primary_key=True)
-    name = Varchar(length=128)
+    id = UUID(primary_key=True, default=None)
+    name = Varchar(length=128, default=None)
     # SHA-256 of the token text; the text itself is shown once and never stored.
-    token_hash = Varchar(length=64, unique=True)
-    namespaces = JSONB()
-    capabilities = JSONB()
+    token_hash = Varchar(length=64, unique=True, default=None)
+    namespaces = JSONB(default=None)
+    capabilities = JSONB(default=None)
     created_by = Varchar(length=64, null=True, default=None)
-    created_at = Timestamptz()
+    created_at = Timestamptz(default=None)
     expires_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
