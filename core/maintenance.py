@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 from core import audit
 from core.crypto import InvalidCiphertext, rewrap
-from core.db import fetch, transaction
+from core.db import transaction
 from core.keys import KeyRing
 from core.models import CleanupBatch, RotationBatch, RotationStatus
+from core.queries import audit_events, secret_rows
 from core.validation import check_duration_ms, invalid
 
 log = logging.getLogger("secretstore.maintenance")
@@ -39,14 +40,7 @@ def _rewrappable(keyring: KeyRing) -> tuple[list[int], list[bytes]]:
 
 async def rotation_status(keyring: KeyRing) -> RotationStatus:
     versions, kek_ids = _rewrappable(keyring)
-    rows = await fetch(
-        "SELECT key_version, count(*) AS total,"
-        " count(*) FILTER (WHERE unwrap_failed_kek IS NOT NULL AND unwrap_failed_kek ="
-        " ($2::bytea[])[array_position($1::int[], key_version)]) AS unrewrappable"
-        " FROM secrets GROUP BY key_version ORDER BY key_version",
-        versions,
-        kek_ids,
-    )
+    rows = await secret_rows.version_counts(versions, kek_ids)
     counts = {row["key_version"]: row["total"] for row in rows}
     stale = sum(n for v, n in counts.items() if v in versions)
     orphans = sum(n for v, n in counts.items() if v not in keyring)
@@ -81,15 +75,7 @@ async def rotate_batch(
     new_kek = keyring.kek_material(active)
     detail_for = {v: json.dumps({"from_version": v, "to_version": active}) for v in versions}
     async with transaction():
-        rows = await fetch(
-            "SELECT id, namespace, name, key_version, wrapped_dek, dek_nonce FROM secrets"
-            " WHERE key_version = ANY($1::int[]) AND unwrap_failed_kek IS DISTINCT FROM"
-            " ($2::bytea[])[array_position($1::int[], key_version)]"
-            " LIMIT $3 FOR UPDATE SKIP LOCKED",
-            versions,
-            kek_ids,
-            limit,
-        )
+        rows = await secret_rows.claim_stale(versions, kek_ids, limit)
         rotated_ids, wrapped, nonces, events, details = [], [], [], [], []
         failed_ids, failed_keks = [], []
         for row in rows:
@@ -115,24 +101,10 @@ async def rotate_batch(
             events.append((row["id"], row["namespace"], row["name"]))
             details.append(detail_for[version])
         if rotated_ids:
-            await fetch(
-                "UPDATE secrets AS s SET wrapped_dek = r.wrapped_dek, dek_nonce = r.dek_nonce,"
-                " key_version = $4, unwrap_failed_kek = NULL"
-                " FROM unnest($1::uuid[], $2::bytea[], $3::bytea[])"
-                " AS r(id, wrapped_dek, dek_nonce) WHERE s.id = r.id",
-                rotated_ids,
-                wrapped,
-                nonces,
-                active,
-            )
+            await secret_rows.rewrap(rotated_ids, wrapped, nonces, active)
             await audit.record_many(events, "rotated", actor, details, now)
         if failed_ids:
-            await fetch(
-                "UPDATE secrets AS s SET unwrap_failed_kek = f.kek"
-                " FROM unnest($1::uuid[], $2::bytea[]) AS f(id, kek) WHERE s.id = f.id",
-                failed_ids,
-                failed_keks,
-            )
+            await secret_rows.mark_unrewrappable(failed_ids, failed_keks)
     if failed_ids:
         log.warning(
             "rotation skipped rows whose KEK did not unwrap them",
@@ -152,13 +124,7 @@ async def cleanup_secrets_batch(
     _check_batch(limit)
     cutoff = now - timedelta(milliseconds=retention)
     async with transaction():
-        rows = await fetch(
-            "DELETE FROM secrets WHERE id IN (SELECT id FROM secrets WHERE expires_at < $1"
-            " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, namespace, name",
-            cutoff,
-            limit,
-        )
+        rows = await secret_rows.delete_expired(cutoff, limit)
         reason = json.dumps({"reason": "expired_cleanup"})
         await audit.record_many(
             [(r["id"], r["namespace"], r["name"]) for r in rows],
@@ -179,11 +145,5 @@ async def cleanup_events_batch(
     _check_batch(limit)
     cutoff = now - timedelta(milliseconds=retention)
     async with transaction():
-        rows = await fetch(
-            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events"
-            " WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id",
-            cutoff,
-            limit,
-        )
+        rows = await audit_events.delete_older(cutoff, limit)
     return CleanupBatch(deleted=len(rows), is_done=len(rows) < limit)

@@ -2,10 +2,12 @@
 
 Default path: ``put`` seals a value under a fresh DEK wrapped by the active
 KEK; ``get`` opens it; ``list`` pages metadata (never values); every change
-appends an audit event in the same transaction (a put is one statement).
-Rotation and cleanup run one batch per call (``rotate_batch``,
-``cleanup_secrets_batch``, ``cleanup_events_batch``, in
-:mod:`core.maintenance`); the worker chains them.
+appends an audit event in the same transaction (a put and an update are one
+statement each). Rotation and cleanup run one batch per call
+(``rotate_batch``, ``cleanup_secrets_batch``, ``cleanup_events_batch``, in
+:mod:`core.maintenance`); the worker chains them. The statements themselves
+are in :mod:`core.queries.secret_rows`; this module validates, seals, opens
+and turns rows into :mod:`core.models` records.
 
 Caveats: arguments are validated before anything is looked up, so a bad
 request never tells whether a secret exists; a read of a row whose KEK version
@@ -19,7 +21,7 @@ import builtins
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Generic, cast
 
@@ -29,8 +31,8 @@ from core import audit, maintenance
 from core.access import EVERYTHING, NamespaceScope
 from core.coalesce import Coalescer
 from core.crypto import InvalidCiphertext, SealedSecret, open_sealed, seal
-from core.cursor import Keyset, Position
-from core.db import fetch, fetch_one, in_transaction, transaction
+from core.cursor import Position
+from core.db import in_transaction, transaction
 from core.errors import SecretStoreError
 from core.keys import KeyRing
 from core.models import (
@@ -53,7 +55,7 @@ from core.models import (
     SecretValue,
     Unset,
 )
-from core.sqlscope import scope_condition
+from core.queries import secret_rows
 from core.timeutil import Clock, after_ms, is_expired, utc_now
 from core.validation import (
     DEFAULT_PAGE_LIMIT,
@@ -69,8 +71,6 @@ from core.validation import (
 )
 
 log = logging.getLogger("secretstore.store")
-
-_INFO_COLUMNS = "id, namespace, name, metadata, created_at, updated_at, expires_at, key_version"
 
 
 def expiry_for_put(
@@ -105,7 +105,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         self._default_ttl_ms = default_ttl_ms
         self._clock = clock
         # Reads outside a transaction share round trips (core.coalesce).
-        self._reads: Coalescer[tuple[str, str], asyncpg.Record] = Coalescer(_read_rows)
+        self._reads: Coalescer[tuple[str, str], asyncpg.Record] = Coalescer(secret_rows.read_many)
 
     @property
     def clock(self) -> Clock:
@@ -147,18 +147,18 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             uuid.uuid4(),
             namespace,
             name,
-            *_sealed_args(sealed),
+            _sealed_args(sealed),
             _json_or_none(None if isinstance(new_metadata, Unset) else new_metadata),
             isinstance(new_metadata, Unset),
             now,
             expires_at,
             actor,
         )
-        row = await fetch_one(_PUT, *args)
+        row = await secret_rows.put(*args)
         if row is None:
             # A concurrent put created the row after this one looked for it and
             # has committed: this one replaces it.
-            row = await fetch_one(_PUT, *args)
+            row = await secret_rows.put(*args)
             if row is None:
                 raise SecretStoreError("conflict", "the secret changed during the write")
         return PutResult(self._info(row), is_new=row["is_new"])
@@ -184,27 +184,19 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         if not isinstance(ttl_ms, Unset) and ttl_ms is not None:
             check_duration_ms("ttl_ms", ttl_ms)
         now = self._clock()
-        async with transaction():
-            current = await _lock_row(namespace, name)
-            if current is None:
-                raise SecretStoreError("not_found", "no such secret")
-            old_metadata = _json_load(current["metadata"])
-            stored_metadata = old_metadata if isinstance(new_metadata, Unset) else new_metadata
-            expires_at = current["expires_at"]
-            if not isinstance(ttl_ms, Unset):
-                expires_at = None if ttl_ms is None else after_ms(now, ttl_ms)
-            row = await fetch_one(
-                "UPDATE secrets SET metadata = $2::jsonb, expires_at = $3, updated_at = $4"
-                f" WHERE id = $1 RETURNING {_INFO_COLUMNS}",
-                current["id"],
-                _json_or_none(stored_metadata),
-                expires_at,
-                now,
-            )
-            assert row is not None
-            info = self._info(row)
-            await _record_update(info, current, old_metadata, [], actor, now)
-            return info
+        row = await secret_rows.update(
+            namespace,
+            name,
+            _json_or_none(None if isinstance(new_metadata, Unset) else new_metadata),
+            isinstance(new_metadata, Unset),
+            None if isinstance(ttl_ms, Unset) or ttl_ms is None else after_ms(now, ttl_ms),
+            isinstance(ttl_ms, Unset),
+            now,
+            actor,
+        )
+        if row is None:
+            raise SecretStoreError("not_found", "no such secret")
+        return self._info(row)
 
     async def remove(self, namespace: NamespaceT, name: str, *, actor: str | None = None) -> bool:
         """Delete a secret; ``False`` when there was nothing to delete."""
@@ -212,15 +204,11 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         check_name(name)
         now = self._clock()
         async with transaction():
-            row = await fetch_one(
-                "DELETE FROM secrets WHERE namespace = $1 AND name = $2 RETURNING id",
-                namespace,
-                name,
-            )
-            if row is None:
+            secret_id = await secret_rows.delete(namespace, name)
+            if secret_id is None:
                 return False
             await audit.record(
-                str(row["id"]), namespace, name, "deleted", actor, {"reason": "removed"}, now
+                str(secret_id), namespace, name, "deleted", actor, {"reason": "removed"}, now
             )
             return True
 
@@ -231,7 +219,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         check_name(name)
         keyring = self._keys()
         if in_transaction():
-            row = await fetch_one(_READ_ONE, namespace, name)
+            row = await secret_rows.read_one(namespace, name)
         else:
             row = await self._reads.load((namespace, name))
         if row is None:
@@ -286,36 +274,17 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         check_namespace(namespace)
         check_limit(limit)
         check_order(order)
-        args: list[Any] = [namespace]
-        conditions = ["namespace = $1"]
-        if name_prefix:
-            args.append(_like_prefix(name_prefix))
-            conditions.append(f"name LIKE ${len(args)}")
-        after = _SECRETS_KEYSET.after(order, cursor, args)
-        if after is not None:
-            conditions.append(after)
-        rows = await fetch(
-            f"SELECT {_INFO_COLUMNS} FROM secrets WHERE {' AND '.join(conditions)} "
-            + _SECRETS_KEYSET.order_by(order, limit, args),
-            *args,
-        )
+        rows = await secret_rows.page(namespace, name_prefix, order, cursor, limit)
         now = self._clock()
         infos = [self._info(row) for row in rows[:limit]]
         last = Position(infos[-1].updated_at, infos[-1].secret_id) if infos else None
-        next_cursor = _SECRETS_KEYSET.next_cursor(order, len(rows), limit, last)
+        next_cursor = secret_rows.SECRETS_KEYSET.next_cursor(order, len(rows), limit, last)
         return Page([ListedSecret(info, info.state(now)) for info in infos], next_cursor)
 
     async def list_namespaces(
         self, scope: NamespaceScope = EVERYTHING
     ) -> builtins.list[NamespaceCount]:
-        args: list[Any] = [self._clock()]
-        where = scope_condition(scope, args)
-        rows = await fetch(
-            "SELECT namespace, count(*) AS secrets,"
-            " count(*) FILTER (WHERE expires_at <= $1) AS expired"
-            f" FROM secrets WHERE {where} GROUP BY namespace ORDER BY namespace",
-            *args,
-        )
+        rows = await secret_rows.namespace_counts(scope, self._clock())
         return [NamespaceCount(r["namespace"], r["secrets"], r["expired"]) for r in rows]
 
     async def list_events(
@@ -374,102 +343,11 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         )
 
 
-_SECRETS_KEYSET = Keyset("secrets", "updated_at", uuid.UUID)
-
 _MISSING_MESSAGES = {
     "not_found": "no such secret",
     "expired": "the secret has expired",
     "key_unavailable": "the secret's key version is no longer configured",
 }
-
-
-_READ_COLUMNS = f"{_INFO_COLUMNS}, ciphertext, value_nonce, wrapped_dek, dek_nonce"
-_READ_ONE = f"SELECT {_READ_COLUMNS} FROM secrets WHERE namespace = $1 AND name = $2"
-# One index lookup per key: the LATERAL subquery keeps the plan a nested loop
-# over the keys, whatever the planner guesses of the arrays' length.
-_READ_MANY = (
-    f"SELECT s.* FROM unnest($1::text[], $2::text[]) AS k(namespace, name),"
-    f" LATERAL ({_READ_ONE.replace('$1', 'k.namespace').replace('$2', 'k.name')}) AS s"
-)
-
-
-async def _read_rows(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], asyncpg.Record]:
-    """The sealed rows of the (namespace, name) ``keys`` that exist."""
-    if len(keys) == 1:
-        row = await fetch_one(_READ_ONE, *keys[0])
-        return {keys[0]: row} if row is not None else {}
-    namespaces, names = zip(*keys, strict=True)
-    rows = await fetch(_READ_MANY, list(namespaces), list(names))
-    return {(row["namespace"], row["name"]): row for row in rows}
-
-
-# A put in one statement, so one round trip: lock the row if it exists and
-# replace its value (metadata kept when $10), or create it; record the event.
-# Every part sees the row as locked, and the statement commits as a whole.
-_PUT = f"""
-WITH old AS (
-    SELECT id, metadata, expires_at FROM secrets
-    WHERE namespace = $2 AND name = $3 FOR UPDATE
-), replaced AS (
-    UPDATE secrets AS s SET ciphertext = $4, value_nonce = $5, wrapped_dek = $6,
-        dek_nonce = $7, key_version = $8, unwrap_failed_kek = NULL,
-        metadata = CASE WHEN $10 THEN old.metadata ELSE $9::jsonb END,
-        updated_at = $11, expires_at = $12
-    FROM old WHERE s.id = old.id
-    RETURNING {", ".join(f"s.{c}" for c in _INFO_COLUMNS.split(", "))},
-        old.metadata AS metadata_before, old.expires_at AS expires_before
-), created AS (
-    INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce, wrapped_dek,
-        dek_nonce, key_version, metadata, created_at, updated_at, expires_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $11, $11, $12
-    WHERE NOT EXISTS (SELECT FROM old)
-    ON CONFLICT (namespace, name) DO NOTHING
-    RETURNING {_INFO_COLUMNS}
-), recorded AS (
-    INSERT INTO audit_events (secret_id, namespace, name, type, actor, detail, created_at)
-    SELECT id, namespace, name, 'updated', $13,
-        jsonb_build_object('changed', to_jsonb(array_remove(ARRAY[
-            'value',
-            CASE WHEN metadata IS DISTINCT FROM metadata_before THEN 'metadata' END,
-            CASE WHEN expires_at IS DISTINCT FROM expires_before THEN 'ttl' END
-        ], NULL))),
-        $11
-    FROM replaced
-    UNION ALL
-    SELECT id, namespace, name, 'created', $13, '{{}}'::jsonb, $11 FROM created
-)
-SELECT {_INFO_COLUMNS}, false AS is_new FROM replaced
-UNION ALL
-SELECT {_INFO_COLUMNS}, true AS is_new FROM created
-"""
-
-
-async def _lock_row(namespace: str, name: str) -> asyncpg.Record | None:
-    # The row lock serialises concurrent writers of one secret, so each write
-    # sees the one before it and records exactly one created or updated event.
-    return await fetch_one(
-        "SELECT id, metadata, expires_at FROM secrets"
-        " WHERE namespace = $1 AND name = $2 FOR UPDATE",
-        namespace,
-        name,
-    )
-
-
-async def _record_update(
-    info: SecretInfo[Any, Any],
-    before: asyncpg.Record,
-    metadata_before: dict[str, Any] | None,
-    changed: builtins.list[str],
-    actor: str | None,
-    now: datetime,
-) -> None:
-    """The ``updated`` event, naming the fields whose stored state changed."""
-    if info.metadata != metadata_before:
-        changed.append("metadata")
-    if info.expires_at != before["expires_at"]:
-        changed.append("ttl")
-    detail = {"changed": changed}
-    await audit.record(info.secret_id, info.namespace, info.name, "updated", actor, detail, now)
 
 
 def _sealed_args(sealed: SealedSecret) -> tuple[bytes, bytes, bytes, bytes, int]:
@@ -488,8 +366,3 @@ def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
 
 def _json_load(text: str | None) -> dict[str, Any] | None:
     return None if text is None else cast(dict[str, Any], json.loads(text))
-
-
-def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"

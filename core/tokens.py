@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import asyncpg
-
 from core.access import (
     CAPABILITIES,
     Capability,
@@ -35,8 +33,8 @@ from core.access import (
     check_grantable,
     check_pattern,
 )
-from core.db import fetch, fetch_one
 from core.errors import SecretStoreError
+from core.queries import api_tokens
 from core.timeutil import Clock, after_ms, is_expired, utc_now
 from core.tokencache import CHANNEL, CachedToken, TokenCache
 from core.validation import check_duration_ms, invalid
@@ -135,25 +133,19 @@ class TokenService:
         now = self._clock()
         expires_at = after_ms(now, ttl_ms) if ttl_ms is not None else None
         token = TOKEN_PREFIX + random_source.token_urlsafe(32)
-        row = await fetch_one(
-            "INSERT INTO api_tokens (id, name, token_hash, namespaces, capabilities,"
-            " created_by, created_at, expires_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb,"
-            " $6, $7, $8) RETURNING *",
-            uuid.uuid4(),
-            name,
-            hash_token(token),
-            json.dumps(patterns),
-            json.dumps(caps),
-            created_by,
-            now,
-            expires_at,
+        row = await api_tokens.insert(
+            name=name,
+            token_hash=hash_token(token),
+            namespaces=patterns,
+            capabilities=list(caps),
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
         )
-        assert row is not None
         return CreatedToken(_info(row), token)
 
     async def list(self) -> list[TokenInfo]:
-        rows = await fetch("SELECT * FROM api_tokens ORDER BY created_at, id")
-        return [_info(row) for row in rows]
+        return [_info(row) for row in await api_tokens.all_by_creation()]
 
     async def revoke(self, token_id: str) -> TokenInfo:
         """Revoke a token in every process: refused by this one once this returns.
@@ -171,14 +163,7 @@ class TokenService:
         token_id = str(key)
         notice = self.cache.expect(token_id) if self.cache.listening else None
         try:
-            row = await fetch_one(
-                "WITH revoked AS (UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2)"
-                " WHERE id = $1 RETURNING *)"
-                " SELECT revoked.*, pg_notify($3, revoked.id::text) FROM revoked",
-                key,
-                self._clock(),
-                CHANNEL,
-            )
+            row = await api_tokens.revoke(key, self._clock(), CHANNEL)
             if row is None:
                 raise SecretStoreError("not_found", "no such token")
             self.cache.forget(token_id)
@@ -200,7 +185,7 @@ class TokenService:
             key = uuid.UUID(token_id)
         except ValueError:
             return None
-        row = await fetch_one("SELECT * FROM api_tokens WHERE id = $1", key)
+        row = await api_tokens.by_id(key)
         return None if row is None else self._live(_info(row))
 
     def _live(self, info: TokenInfo) -> Principal | None:
@@ -229,7 +214,7 @@ class TokenService:
                 return None
             return cached.principal
         generation = self.cache.generation
-        row = await fetch_one("SELECT * FROM api_tokens WHERE token_hash = $1", digest)
+        row = await api_tokens.by_hash(digest)
         # The index lookup finds the row by hash; the constant-time comparison
         # keeps the final check from depending on where two hashes differ.
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
@@ -241,7 +226,7 @@ class TokenService:
         return principal
 
 
-def _info(row: asyncpg.Record) -> TokenInfo:
+def _info(row: api_tokens.Row) -> TokenInfo:
     namespaces: list[str] = json.loads(row["namespaces"])
     capabilities: list[Any] = json.loads(row["capabilities"])
     return TokenInfo(

@@ -197,6 +197,32 @@ async def test_update_changes_metadata_and_expiry_without_reencrypting(
     ]
 
 
+async def test_update_that_changes_nothing_records_an_empty_change(store: SecretStore) -> None:
+    await store.put(NS, "k", "v", metadata={"a": 1}, ttl_ms=None)
+    await store.update(NS, "k", metadata={"a": 1.0}, ttl_ms=None, actor="tok")
+    updated = await events(store, type="updated")
+    assert [(e.detail, e.actor) for e in updated] == [({"changed": []}, "tok")]
+
+
+async def test_update_of_a_missing_secret_is_not_found_and_records_nothing(
+    store: SecretStore,
+) -> None:
+    with pytest.raises(SecretStoreError) as error:
+        await store.update(NS, "nope", metadata={"a": 1})
+    assert error.value.code == "not_found"
+    assert await events(store) == []
+
+
+async def test_concurrent_updates_compare_with_the_write_before_them(
+    store: SecretStore,
+) -> None:
+    await store.put(NS, "k", "v", ttl_ms=None)
+    await asyncio.gather(*(store.update(NS, "k", metadata={"n": 1}) for _ in range(20)))
+    changed = sorted(e.detail["changed"] for e in await events(store, type="updated"))
+    # Only the first to take the row lock changed anything.
+    assert changed == [[]] * 19 + [["metadata"]]
+
+
 async def test_remove_reports_whether_something_was_removed(store: SecretStore) -> None:
     created = await store.put(NS, "k", "v")
     assert await store.remove(NS, "k", actor="tok") is True
