@@ -148,3 +148,18 @@ def test_the_key_configuration_is_read_again_on_every_call() -> None:
     environ["SECRET_STORE_KEYS"] = "2:b"
     assert settings.keys().text == "2:b"
     assert settings.keys().path is None
+
+
+def test_a_bad_worker_setting_does_not_stop_the_web_app() -> None:
+    from core.keys import define_keys
+    from core.runtime import build_runtime
+    from web.app import create_app
+
+    environ = {
+        "SECRET_STORE_KEYS": define_keys({1: bytes(32)}),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "SECRET_STORE_LEASE_TTL_MS": "ten",
+        "SECRET_STORE_CLEANUP_CRON": "every night",
+    }
+    app = create_app(build_runtime(environ), manage_pool=False)
+    assert app.stores.get("dashboard-sessions") is not None
