@@ -7,7 +7,7 @@ the chain is done or ``BENCH_LINK_BUDGET_MS`` has passed, then lets the stock
 ``run_link`` hand on to the next link as usual. It measures what amortising the
 per-link queue overhead (lease, enqueue, ack, poll) would gain. The worker
 is getting the same behaviour of its own (``SECRET_STORE_LINK_BUDGET_MS`` in
-worker/config.py); with that in place, measure it with ``rotation.py --env``.
+core/settings.py); with that in place, measure it with ``rotation.py --env``.
 """
 
 from __future__ import annotations

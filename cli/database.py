@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from core.settings import DATABASE_URL_VAR
+
 T = TypeVar("T")
 
 # piccolo_conf.py and the Procfile live at the repository root, beside this package.
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_with_database(url: str, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work()`` on a fresh event loop with the core database pool open on ``url``."""
 
-    # Imported here, not at the top: see cli.main on the engine's import-time check.
+    # Imported here: commands that never touch the database need not load it.
     from core.db import close_pool, configure_database, open_pool
 
     async def main() -> T:
@@ -48,14 +50,14 @@ def run_migrations(url: str, *, capture: bool) -> subprocess.CompletedProcess[st
     """Apply every pending Piccolo migration to ``url`` (what the Procfile's ``release`` runs).
 
     Run as a child process because Piccolo's CLI finds its configuration
-    (piccolo_conf.py) from the working directory and reads DATABASE_URL when it
-    imports the engine.
+    (piccolo_conf.py) from the working directory, and piccolo_conf.py points the
+    engine at the DATABASE_URL of its environment.
     """
     if not (ROOT / "piccolo_conf.py").is_file():
         raise FileNotFoundError(
             f"no piccolo_conf.py in {ROOT}: install the project with `pip install -e .`"
         )
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, DATABASE_URL_VAR: url}
     return subprocess.run(
         [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
         cwd=ROOT,

@@ -42,9 +42,13 @@ from cli.devdata import (
 )
 from cli.embedded import start_embedded, start_embedded_postgres, start_embedded_redis
 from cli.output import fail, redact_url
-from core.keys import KEYS_FILE_VAR
-from core.settings import Settings
-from worker.config import WorkerConfig
+from core.settings import (
+    DATABASE_URL_VAR,
+    KEYS_FILE_VAR,
+    PORT_VAR,
+    REDIS_URL_VAR,
+    Settings,
+)
 
 PROCESSES = ("web", "worker", "scheduler")
 DATABASE_NAME = "secretstore"
@@ -74,8 +78,8 @@ def run_dev(data_dir: Path, port: int) -> int:
     """Run the embedded default until interrupted; returns the exit status."""
     # The children would refuse a bad setting one by one; refuse it here, once,
     # before anything is written.
-    Settings.from_env({**os.environ, "PORT": str(port)})
-    WorkerConfig.from_env(os.environ)
+    settings = Settings({**os.environ, PORT_VAR: str(port)})
+    settings.check()
     data_dir = prepare_data_dir(data_dir)
     keys = dev_keys(data_dir, os.environ)
     token = dev_admin_token(data_dir, os.environ)
@@ -88,7 +92,7 @@ def run_dev(data_dir: Path, port: int) -> int:
     # Until honcho installs its own handlers, SIGTERM unwinds like Ctrl-C so
     # that servers already started are stopped again.
     signal.signal(signal.SIGTERM, _interrupt)
-    services = start_services(data_dir, os.environ)
+    services = start_services(data_dir, settings)
     try:
         typer.echo(f"PostgreSQL:     {services.database_source}")
         typer.echo(f"Redis:          {services.redis_source}")
@@ -97,8 +101,8 @@ def run_dev(data_dir: Path, port: int) -> int:
             typer.echo(migrated.stdout + migrated.stderr, err=True)
             fail("the database migrations failed")
         typer.echo("migrations:     applied")
-        env = process_env(os.environ, services, keys, token, port, data_dir)
-        shared = {"DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+        env = process_env(os.environ, settings, services, keys, token, data_dir)
+        shared = {DATABASE_URL_VAR: services.database_url, REDIS_URL_VAR: services.redis_url}
         if keys.generated_file is not None:
             shared[KEYS_FILE_VAR] = str(keys.generated_file)
         env_file = write_env_file(data_dir, shared)
@@ -144,10 +148,10 @@ def ensure_port_free(port: int) -> None:
             fail(f"port {port} is in use; choose another with --port")
 
 
-def start_services(data_dir: Path, environ: Mapping[str, str]) -> Services:
+def start_services(data_dir: Path, settings: Settings) -> Services:
     """The services DATABASE_URL and REDIS_URL name, and embedded ones for those unset."""
-    database_url = environ.get("DATABASE_URL", "").strip()
-    redis_url = environ.get("REDIS_URL", "").strip()
+    database_url = settings.database_url or ""
+    redis_url = settings.redis_url or ""
     if not database_url and not redis_url:
         embedded = start_embedded(data_dir, database=DATABASE_NAME)
         return Services(
@@ -200,12 +204,13 @@ def _stop_all(stops: list[Callable[[], None]]) -> None:
 
 def process_env(
     environ: Mapping[str, str],
+    settings: Settings,
     services: Services,
     keys: DevKeys,
     token: DevToken,
-    port: int,
     data_dir: Path,
 ) -> dict[str, str]:
+    """The children's environment: this one's, with the services, key, token and port of dev."""
     env = dict(environ)
     env.update(keys.env)
     env.update(
@@ -214,9 +219,9 @@ def process_env(
         SECRET_STORE_ADMIN_TOKEN=token.token,
         SECRET_STORE_EMBEDDED="1",  # noqa: S106 - a flag, not a credential
         SECRET_STORE_DATA_DIR=str(data_dir),
-        PORT=str(port),
+        PORT=str(settings.web.port),
         # The development mode answers on this machine only, unless told otherwise.
-        HOST=environ.get("HOST", "127.0.0.1"),
+        HOST=settings.dev.host,
         # Children write to honcho's pipe; unbuffered, their lines arrive as written.
         PYTHONUNBUFFERED="1",
     )
@@ -251,7 +256,7 @@ def run_processes(commands: Mapping[str, str], env: dict[str, str], ready_banner
     done = threading.Event()
     watcher = threading.Thread(
         target=_announce_when_ready,
-        args=(manager, f"http://127.0.0.1:{env['PORT']}/api/v1/health", ready_banner, done),
+        args=(manager, f"http://127.0.0.1:{env[PORT_VAR]}/api/v1/health", ready_banner, done),
         name="ready-watcher",
         daemon=True,
     )

@@ -9,7 +9,6 @@ REDIS_URL, SECRET_STORE_KEYS or SECRET_STORE_KEYS_FILE, ...).
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +19,7 @@ from cli.checks import run_checks
 from cli.database import run_migrations
 from cli.output import fail, reported_errors, require_env
 from core.keys import MAX_KEY_VERSION, define_keys, generate_kek
-
-# Importing core.db builds Piccolo's engine, which connects to DATABASE_URL at
-# once to check the server version and warns in red when nothing answers. The
-# CLI imports it only in commands that use the database, and those report a
-# failure to connect themselves, so the warning would only say it twice.
-warnings.filterwarnings("ignore", message=r".*Unable to (connect to database|fetch server version)")
+from core.settings import DATA_DIR_VAR, DATABASE_URL_VAR, PORT_VAR
 
 app = typer.Typer(
     name="secretstore",
@@ -42,12 +36,12 @@ def dev(
         Path,
         typer.Option(
             "--data-dir",
-            envvar="SECRET_STORE_DATA_DIR",
+            envvar=DATA_DIR_VAR,
             help="Where the embedded servers, the dev key and the admin token are kept.",
         ),
     ] = Path(".data"),
     port: Annotated[
-        int, typer.Option("--port", envvar="PORT", min=1, max=65535, help="The web port.")
+        int, typer.Option("--port", envvar=PORT_VAR, min=1, max=65535, help="The web port.")
     ] = 8000,
 ) -> None:
     """Run everything locally with embedded PostgreSQL and Redis. Not for production."""
@@ -68,7 +62,7 @@ def dev(
 def migrate() -> None:
     """Apply the database migrations to DATABASE_URL (the Procfile's release step)."""
     with reported_errors():
-        url = require_env("DATABASE_URL")
+        url = require_env(DATABASE_URL_VAR)
         result = run_migrations(url, capture=False)
     if result.returncode != 0:
         typer.echo("error: the migrations failed", err=True)

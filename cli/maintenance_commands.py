@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,6 +23,7 @@ from cli.database import run_with_database
 from cli.output import reported_errors, require_env, table
 from core.errors import SecretStoreError
 from core.models import RotationStatus
+from core.settings import DATABASE_URL_VAR, REDIS_URL_VAR, Settings
 from core.validation import check_duration_ms
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ def rotate(
 ) -> None:
     """Rewrap every stale row onto the active KEK, in the background; show progress."""
     with reported_errors():
-        url = require_env("DATABASE_URL")
-        require_env("REDIS_URL", ": the rotation chain is started through Redis")
+        url = require_env(DATABASE_URL_VAR)
+        require_env(REDIS_URL_VAR, ": the rotation chain is started through Redis")
         store = _store()
         from worker import chains
 
@@ -95,7 +95,7 @@ def status(
 ) -> None:
     """Show the rotation status: rows per key version, stale rows, orphans."""
     with reported_errors():
-        url = require_env("DATABASE_URL")
+        url = require_env(DATABASE_URL_VAR)
         store = _store()
         current = run_with_database(url, store.rotation_status)
         running = _chain_running("rotation")
@@ -140,7 +140,7 @@ def cleanup(
     with reported_errors():
         if retention_ms is not None:
             check_duration_ms("retention_ms", retention_ms)
-        require_env("REDIS_URL", ": the cleanup chain is started through Redis")
+        require_env(REDIS_URL_VAR, ": the cleanup chain is started through Redis")
         from worker import chains
 
         started = chains.start_chain(
@@ -197,7 +197,7 @@ def _store() -> Store:
 
 def _chain_running(kind: ChainKind) -> bool | None:
     """Whether a chain of ``kind`` runs; None when Redis is not configured or not reachable."""
-    if not os.environ.get("REDIS_URL", "").strip():
+    if not Settings.from_env().redis_url:
         return None
     from worker import chains
 

@@ -7,7 +7,6 @@ material, or from connection errors, which name hosts and databases only.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -17,6 +16,7 @@ import redis
 import typer
 
 from core.errors import SecretStoreError
+from core.settings import DATABASE_URL_VAR, REDIS_URL_VAR, Settings
 
 
 class CliError(Exception):
@@ -28,7 +28,9 @@ def fail(message: str) -> NoReturn:
 
 
 def require_env(name: str, hint: str = "") -> str:
-    value = os.environ.get(name, "").strip()
+    """The URL ``name`` names (``DATABASE_URL`` or ``REDIS_URL``); fails when it is not set."""
+    settings = Settings.from_env()
+    value = {DATABASE_URL_VAR: settings.database_url, REDIS_URL_VAR: settings.redis_url}[name]
     if not value:
         fail(f"{name} is not set{hint}")
     return value

@@ -5,11 +5,15 @@ the migrations. The store's set-based statements (upserts, keyset pages,
 ``FOR UPDATE SKIP LOCKED`` claims, bulk rewraps) are written as SQL and run on
 the connection of the current Piccolo transaction, so they join it, and on
 asyncpg's prepared-statement cache.
+
+Nothing is read from the environment here: each entry point (the web app, the
+worker's middleware, the scheduler, the CLI, ``piccolo_conf.py`` for the
+migrations) calls :func:`configure_database` with the URL of its settings
+before the first statement.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,7 +53,7 @@ class _Connection(asyncpg.Connection):
         return ""
 
 
-DB = _Engine(config={"dsn": os.environ.get("DATABASE_URL", "")}, extensions=())
+DB = _Engine(config={"dsn": ""}, extensions=())
 
 
 def configure_database(url: str) -> None:

@@ -11,7 +11,8 @@ Every configuration problem is ``SecretStoreError("invalid_keys", ...)`` with a
 message that names the entry by position and version and never repeats any part
 of a key, because such messages end up in logs, terminals and HTTP answers.
 Nothing is read at import time: :class:`KeyRingSource` reads on demand and
-reads again when the configuration changes.
+reads again when the configuration changes. The variables are read through
+:mod:`core.settings`, like every other setting.
 """
 
 from __future__ import annotations
@@ -27,10 +28,27 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from core.errors import SecretStoreError
+from core.settings import (
+    DEFAULT_TTL_VAR,
+    KEYS_FILE_VAR,
+    KEYS_VAR,
+    KeyConfig,
+    Settings,
+    parse_default_ttl_ms,
+)
 
-KEYS_VAR = "SECRET_STORE_KEYS"
-KEYS_FILE_VAR = "SECRET_STORE_KEYS_FILE"
-DEFAULT_TTL_VAR = "SECRET_STORE_DEFAULT_TTL_MS"
+__all__ = [
+    "DEFAULT_TTL_VAR",
+    "KEYS_FILE_VAR",
+    "KEYS_VAR",
+    "KeyRing",
+    "KeyRingSource",
+    "define_keys",
+    "generate_kek",
+    "load_keyring",
+    "parse_default_ttl_ms",
+    "parse_keys",
+]
 
 KEK_SIZE = 32
 # The DEK's associated data carries the key version as a 4-byte unsigned integer.
@@ -194,8 +212,12 @@ def generate_kek() -> str:
 
 def load_keyring(environ: Mapping[str, str]) -> KeyRing:
     """The KeyRing configured by ``SECRET_STORE_KEYS`` or ``SECRET_STORE_KEYS_FILE``."""
-    text = environ.get(KEYS_VAR)
-    path = environ.get(KEYS_FILE_VAR)
+    return keyring_of(Settings(environ).keys())
+
+
+def keyring_of(config: KeyConfig) -> KeyRing:
+    """The KeyRing a key configuration names (parsed, or read from its file and parsed)."""
+    text, path = config.text, config.path
     if text is not None and path is not None:
         raise _invalid(f"set only one of {KEYS_VAR} and {KEYS_FILE_VAR}")
     if text is not None:
@@ -230,22 +252,23 @@ class KeyRingSource:
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._settings = Settings.from_env(environ)
         self._cached: tuple[tuple[object, ...], KeyRing] | None = None
 
     def current(self) -> KeyRing:
-        stamp = self._stamp()
+        config = self._settings.keys()
+        stamp = self._stamp(config)
         cached = self._cached
         if stamp is not None and cached is not None and cached[0] == stamp:
             return cached[1]
-        ring = load_keyring(self._environ)
+        ring = keyring_of(config)
         if stamp is not None:
             self._cached = (stamp, ring)
         return ring
 
-    def _stamp(self) -> tuple[object, ...] | None:
-        text = self._environ.get(KEYS_VAR)
-        path = self._environ.get(KEYS_FILE_VAR)
+    @staticmethod
+    def _stamp(config: KeyConfig) -> tuple[object, ...] | None:
+        text, path = config.text, config.path
         if path is None:
             return (text, None)
         try:
@@ -255,20 +278,3 @@ class KeyRingSource:
         # The inode also catches a same-size file renamed into place within the
         # filesystem's timestamp granularity.
         return (text, path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def parse_default_ttl_ms(environ: Mapping[str, str]) -> int | None:
-    """``SECRET_STORE_DEFAULT_TTL_MS`` as milliseconds, or ``None`` when unset or empty."""
-    text = environ.get(DEFAULT_TTL_VAR, "").strip()
-    if not text:
-        return None
-    try:
-        ttl_ms = int(text) if _DECIMAL.fullmatch(text) else 0
-    except ValueError:  # more digits than int() accepts
-        ttl_ms = 0
-    if ttl_ms <= 0:
-        raise SecretStoreError(
-            "invalid_argument",
-            f"{DEFAULT_TTL_VAR} must be a positive integer number of milliseconds",
-        )
-    return ttl_ms

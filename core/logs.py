@@ -17,7 +17,6 @@ Two pipelines write the same lines (``event``, ``level``, ``logger``,
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from collections.abc import MutableMapping
@@ -25,6 +24,8 @@ from typing import Any
 
 import msgspec
 import structlog
+
+from core.settings import Settings
 
 _WRITE_LOCK = threading.Lock()
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
@@ -39,6 +40,7 @@ def _drop_sensitive(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
 
 
 def configure_logging(level: str | None = None) -> None:
+    """Send every log line to stderr as JSON, at ``level`` (by default ``LOG_LEVEL``'s)."""
     shared: list[Any] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -58,7 +60,7 @@ def configure_logging(level: str | None = None) -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level or Settings.from_env().log_level)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

@@ -23,8 +23,14 @@ class Runtime:
 
 
 def build_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
+    """The runtime of ``environ`` (by default ``os.environ``).
+
+    Only the settings the store and the tokens need are parsed here; each
+    process reads the sections of its own from ``runtime.settings``.
+    """
     settings = Settings.from_env(environ)
+    store_settings = settings.store
     keys = KeyRingSource(environ)
-    store: Store = SecretStore(keys.current, default_ttl_ms=settings.default_ttl_ms)
-    tokens = TokenService(admin_token=settings.admin_token)
+    store: Store = SecretStore(keys.current, default_ttl_ms=store_settings.default_ttl_ms)
+    tokens = TokenService(admin_token=store_settings.admin_token)
     return Runtime(settings=settings, keys=keys, store=store, tokens=tokens)

@@ -36,7 +36,13 @@ from web.api.fields import MillisecondsSchema
 from web.auth import BEARER_SCHEME
 from web.dashboard import dashboard_parts
 from web.errors import STATUS_BY_CODE, exception_handlers
-from web.ratelimit import MAX_FAILURES, STATE_KEY, WINDOW_SECONDS, FailureLimiter
+from web.ratelimit import (
+    MAX_FAILURES,
+    STATE_KEY,
+    WINDOW_SECONDS,
+    FailureLimiter,
+    redis_failure_limiter,
+)
 from web.readpath import ReadPath, is_plain_read
 from web.requestlog import RequestLogMiddleware
 from web.security import security_headers
@@ -97,9 +103,10 @@ What this API adds to the contract of shared/API.md:
 - Metadata holds no U+0000 (PostgreSQL cannot store it) and nests at most
   {MAX_METADATA_DEPTH} levels deep.
 - A presented token that is unknown, expired or revoked counts as a failed
-  authentication: after {MAX_FAILURES} within {WINDOW_SECONDS:g} s from one client
-  address the answer is 429 `rate_limited` with `Retry-After`. No token at all is not counted, and a
-  valid token is never refused.
+  authentication: after {MAX_FAILURES} within {WINDOW_SECONDS:g} s from one client (an
+  IPv4 address, or an IPv6 /64), counted across every web process, the answer
+  is 429 `rate_limited` with `Retry-After`. No token at all is not counted, and
+  a valid token is never refused.
 - A token can only create tokens holding capabilities and namespace patterns
   it holds itself (403 `forbidden` otherwise).
 - `GET /rotation` is 503 `unavailable` while Redis cannot be reached.
@@ -147,13 +154,20 @@ def create_app(
 
     ``manage_pool=False`` leaves the database pool to the caller (a test
     session that already holds one). ``failure_limiter`` replaces the default
-    failed-authentication limiter (10 per minute per client). ``read_path=False``
-    leaves every request to Litestar's routing (to compare the two answers).
+    failed-authentication limiter (10 per minute per client, counted in Redis
+    when ``REDIS_URL`` is set). ``read_path=False`` leaves every request to
+    Litestar's routing (to compare the two answers).
     """
     runtime = runtime or build_runtime()
-    configure_logging()
-    if runtime.settings.database_url and manage_pool:
-        configure_database(runtime.settings.database_url)
+    settings = runtime.settings
+    configure_logging(settings.log_level)
+    if settings.database_url and manage_pool:
+        configure_database(settings.database_url)
+    limiter = failure_limiter or (
+        redis_failure_limiter(settings.redis_url, settings.redis_key("ratelimit"))
+        if settings.redis_url
+        else FailureLimiter()
+    )
 
     @asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncIterator[None]:
@@ -162,6 +176,13 @@ def create_app(
             yield
         finally:
             await close_pool()
+
+    @asynccontextmanager
+    async def limiter_connection(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await limiter.close()
 
     @asynccontextmanager
     async def token_cache(_: Litestar) -> AsyncIterator[None]:
@@ -176,14 +197,14 @@ def create_app(
     dashboard = dashboard_parts(runtime)
     kwargs: dict[str, Any] = {
         "route_handlers": [api_router, *dashboard.route_handlers],
-        "lifespan": [*([database_pool] if manage_pool else []), token_cache],
+        "lifespan": [*([database_pool] if manage_pool else []), token_cache, limiter_connection],
         "exception_handlers": exception_handlers(),
         "before_send": [security_headers, complete_options_allow],
         "middleware": [RequestLogMiddleware()],
         "plugins": [MillisecondsSchema(), *dashboard.plugins],
         "state": {
             "runtime": runtime,
-            STATE_KEY: failure_limiter or FailureLimiter(),
+            STATE_KEY: limiter,
         },
         "openapi_config": openapi_config(),
         "request_max_body_size": MAX_BODY_BYTES,

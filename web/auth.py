@@ -52,7 +52,7 @@ async def require_token(
     token = bearer_token(authorization)
     principal = await runtime.tokens.authenticate(token) if token else None
     if principal is None:
-        wait = failure_limiter(connection).record_failure(client_address(connection))
+        wait = await failure_limiter(connection).record_failure(client_address(connection))
         if wait is not None:
             raise rate_limited(wait)
         raise SecretStoreError("unauthorized", "unknown, expired or revoked token")

@@ -20,12 +20,13 @@ link, keeps each kind of chain a singleton (:mod:`worker.lease`). The modules:
 :mod:`worker.broker` (the one place the broker is chosen), :mod:`worker.chains`
 (starting chains and running links), :mod:`worker.actors` (the three link
 actors), :mod:`worker.middleware` (retries, the database pool on the event
-loop), :mod:`worker.scheduler` (the cron triggers and the watchdog),
-:mod:`worker.config` (the settings below).
+loop), :mod:`worker.scheduler` (the cron triggers and the watchdog);
+the settings below are read and checked in :mod:`core.settings` (its
+``chains`` and ``scheduler`` sections).
 
 Environment, besides ``REDIS_URL``, ``DATABASE_URL``, ``SECRET_STORE_KEYS`` and
 the batch sizes ``SECRET_STORE_ROTATION_BATCH`` (100) and
-``SECRET_STORE_CLEANUP_BATCH`` (500) that core reads:
+``SECRET_STORE_CLEANUP_BATCH`` (500):
 
 - ``SECRET_STORE_REDIS_PREFIX`` (``secretstore``): the first part of every
   Redis key of the deployment: chain leases, the scheduler's leader lock and

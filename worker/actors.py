@@ -14,6 +14,7 @@ from typing import Any
 import dramatiq
 
 from core.runtime import Runtime, build_runtime
+from core.settings import BatchSettings
 from worker.broker import installed
 from worker.chains import LINK_ACTORS, QUEUE_NAME, BatchReport, Link, run_link
 
@@ -31,6 +32,11 @@ _LINK_OPTIONS: dict[str, Any] = {
 def runtime() -> Runtime:
     """The store of this worker process, built once from its environment."""
     return build_runtime()
+
+
+@cache
+def batches() -> BatchSettings:
+    return runtime().settings.batches
 
 
 @dramatiq.actor(actor_name=LINK_ACTORS["rotation"], **_LINK_OPTIONS)
@@ -70,14 +76,14 @@ def cleanup_events_link(
 
 async def rotate(link: Link) -> BatchReport:
     current = runtime()
-    batch = await current.store.rotate_batch(current.settings.rotation_batch_size, actor=link.actor)
+    batch = await current.store.rotate_batch(batches().rotation_batch_size, actor=link.actor)
     return BatchReport(batch.is_done, {"rotated": batch.rotated, "skipped": batch.skipped})
 
 
 async def clean_secrets(link: Link) -> BatchReport:
     current = runtime()
     batch = await current.store.cleanup_secrets_batch(
-        link.retention_ms, current.settings.cleanup_batch_size, actor=link.actor
+        link.retention_ms, batches().cleanup_batch_size, actor=link.actor
     )
     return BatchReport(batch.is_done, {"deleted": batch.deleted})
 
@@ -85,6 +91,6 @@ async def clean_secrets(link: Link) -> BatchReport:
 async def clean_events(link: Link) -> BatchReport:
     current = runtime()
     batch = await current.store.cleanup_events_batch(
-        link.retention_ms, current.settings.cleanup_batch_size
+        link.retention_ms, batches().cleanup_batch_size
     )
     return BatchReport(batch.is_done, {"deleted": batch.deleted})

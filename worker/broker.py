@@ -20,8 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core.errors import SecretStoreError
-from core.settings import Settings
-from worker.config import WorkerConfig
+from core.settings import ChainSettings, Settings
 from worker.middleware import middleware_stack
 
 # Long enough for a Redis under load, short enough that a request waiting on a
@@ -51,7 +50,7 @@ class ChainBroker(RedisBroker):
 class Installed:
     broker: ChainBroker
     client: redis.Redis[bytes]
-    config: WorkerConfig
+    config: ChainSettings
 
 
 _installed: Installed | None = None
@@ -88,12 +87,13 @@ def installed(redis_url: str | None = None) -> Installed:
     global _installed
     with _lock:
         if _installed is None:
-            url = redis_url or Settings.from_env().redis_url
+            settings = Settings.from_env()
+            url = redis_url or settings.redis_url
             if not url:
                 raise SecretStoreError(
                     "unavailable", "REDIS_URL is not set: there is no broker for background jobs"
                 )
-            config = WorkerConfig.from_env()
+            config = settings.chains
             client = redis_client(url)
             broker = ChainBroker(
                 client=client,

@@ -39,9 +39,9 @@ from core.db import configure_database
 from core.errors import SecretStoreError
 from core.logs import configure_logging
 from core.runtime import Runtime, Store, build_runtime
+from core.settings import SchedulerSettings
 from worker.broker import installed
 from worker.chains import is_running_async, start_chain, start_chain_async
-from worker.config import CLEANUP_CRON_VAR, ROTATION_CRON_VAR, WorkerConfig
 from worker.lease import Lease
 
 log = logging.getLogger("secretstore.scheduler")
@@ -100,17 +100,8 @@ def start_cleanup() -> None:
         start_chain(kind, actor=SCHEDULER_ACTOR)
 
 
-def cron(expression: str, variable: str) -> CronTrigger:
-    try:
-        return CronTrigger.from_crontab(expression, timezone="UTC")
-    except ValueError as error:
-        raise SecretStoreError(
-            "invalid_argument", f"{variable} is not a five-field cron expression: {error}"
-        ) from None
-
-
 def build_scheduler(
-    config: WorkerConfig, runtime: Runtime, leadership: Leadership
+    config: SchedulerSettings, runtime: Runtime, leadership: Leadership
 ) -> BlockingScheduler:
     def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
@@ -139,13 +130,13 @@ def build_scheduler(
     )
     scheduler.add_job(
         guarded("cleanup", start_cleanup),
-        cron(config.cleanup_cron, CLEANUP_CRON_VAR),
+        CronTrigger.from_crontab(config.cleanup_cron, timezone="UTC"),
         id="cleanup",
         name="cleanup",
     )
     scheduler.add_job(
         guarded("rotation", rotation),
-        cron(config.rotation_cron, ROTATION_CRON_VAR),
+        CronTrigger.from_crontab(config.rotation_cron, timezone="UTC"),
         id="rotation",
         name="rotation",
     )
@@ -174,14 +165,14 @@ def main() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         runtime = build_runtime()
+        config = runtime.settings.scheduler
         if not runtime.settings.database_url:
             raise SecretStoreError("unavailable", "DATABASE_URL is not set")
         # No pool: the watchdog's one query a minute opens a connection of its own.
         configure_database(runtime.settings.database_url)
         setup = installed()
-        config = setup.config
         leadership = Leadership(
-            Lease(setup.client, config.key("scheduler", "leader"), LEADER_TTL_MS)
+            Lease(setup.client, setup.config.key("scheduler", "leader"), LEADER_TTL_MS)
         )
         scheduler = build_scheduler(config, runtime, leadership)
     except SecretStoreError as error:

@@ -45,11 +45,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def environ(database_url: str, redis_url: str) -> dict[str, str]:
+    session_prefix = os.environ["SECRET_STORE_REDIS_PREFIX"]
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_STORE_KEYS": define_keys({1: KEY_1}),
         "SECRET_STORE_ADMIN_TOKEN": ADMIN_TOKEN,
+        # The test's own, so failed-authentication counts and dashboard sessions
+        # in Redis never carry over from one test (or test session) to another.
+        "SECRET_STORE_REDIS_PREFIX": f"{session_prefix}-{uuid.uuid4().hex[:8]}",
     }
 
 

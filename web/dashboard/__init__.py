@@ -24,9 +24,8 @@ Caveats:
 
 from __future__ import annotations
 
-import os
 import secrets as random_source
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +52,6 @@ from web.dashboard.session import SessionStorePlugin, secure_cookies_middleware,
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "web" / "static"
-SESSION_SECRET_VAR = "SECRET_STORE_SESSION_SECRET"  # noqa: S105 (a variable's name)
-EMBEDDED_VAR = "SECRET_STORE_EMBEDDED"
 
 
 @dataclass
@@ -65,7 +62,7 @@ class DashboardParts:
 
 
 def _template_engine(runtime: Runtime) -> Callable[[JinjaTemplateEngine], None]:
-    default_ttl = runtime.settings.default_ttl_ms
+    default_ttl = runtime.settings.store.default_ttl_ms
 
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters.update(FILTERS)
@@ -109,10 +106,10 @@ def dashboard_router(options: DashboardOptions, csrf: CSRFConfig) -> Router:
     )
 
 
-def dashboard_parts(runtime: Runtime, environ: Mapping[str, str] | None = None) -> DashboardParts:
-    env = os.environ if environ is None else environ
-    options = DashboardOptions(embedded=env.get(EMBEDDED_VAR) == "1")
-    secret = env.get(SESSION_SECRET_VAR) or random_source.token_hex(32)
+def dashboard_parts(runtime: Runtime) -> DashboardParts:
+    settings = runtime.settings
+    options = DashboardOptions(embedded=settings.web.embedded)
+    secret = settings.web.session_secret or random_source.token_hex(32)
     static = create_static_files_router(
         path="/static",
         directories=[STATIC],
@@ -129,7 +126,8 @@ def dashboard_parts(runtime: Runtime, environ: Mapping[str, str] | None = None) 
         route_handlers=[dashboard_router(options, csrf), static],
         plugins=[
             HTMXPlugin(HTMXConfig(set_request_class_globally=False)),
-            SessionStorePlugin(runtime.settings.redis_url),
+            # Under the deployment's Redis prefix, like its queues and leases.
+            SessionStorePlugin(settings.redis_url, settings.redis_key("dashboard", "sessions")),
         ],
         template_config=TemplateConfig(
             directory=TEMPLATES,

@@ -49,14 +49,14 @@ async def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
 async def login(request: HTMXRequest, data: URLEncodedBody[LoginForm]) -> Response[Any]:
     limiter = failure_limiter(request)
     client = client_address(request)
-    if (wait := limiter.retry_after(client)) is not None:
+    if (wait := await limiter.retry_after(client)) is not None:
         raise rate_limited(wait)
     principal = await runtime_of(request).tokens.authenticate(data.token.strip())
     if principal is None:
-        if (wait := limiter.record_failure(client)) is not None:
+        if (wait := await limiter.record_failure(client)) is not None:
             raise rate_limited(wait)
         raise SecretStoreError("unauthorized", "unknown, revoked or expired token")
-    limiter.reset(client)
+    await limiter.reset(client)
     request.set_session(session_data(principal.token_id))
     return _go(request, HOME)
 

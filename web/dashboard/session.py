@@ -30,8 +30,6 @@ from litestar.types import Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.dataclass import extract_dataclass_items
 from redis.asyncio import Redis as AsyncRedis
 
-from worker.config import WorkerConfig
-
 if TYPE_CHECKING:
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
@@ -100,10 +98,9 @@ def session_config() -> DashboardSessionConfig:
     )
 
 
-def session_store(redis_url: str | None) -> Store:
+def session_store(redis_url: str | None, namespace: str) -> Store:
+    """Sessions in Redis under the key ``namespace``, or in memory without Redis."""
     if redis_url:
-        # Under the deployment's Redis prefix, like its queues and leases.
-        namespace = WorkerConfig.from_env().key("dashboard", "sessions")
         # from_url, not RedisStore.with_client: the latter always passes a TCP
         # port, which a unix-socket URL (the embedded default's Redis) refuses.
         client = AsyncRedis.from_url(redis_url)
@@ -114,11 +111,12 @@ def session_store(redis_url: str | None) -> Store:
 class SessionStorePlugin(InitPluginProtocol):
     """Registers the session store with the app, which then closes it on shutdown."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, namespace: str) -> None:
         self._redis_url = redis_url
+        self._namespace = namespace
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        store = session_store(self._redis_url)
+        store = session_store(self._redis_url, self._namespace)
         stores = app_config.stores
         if stores is None:
             app_config.stores = {SESSION_STORE: store}
