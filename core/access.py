@@ -9,23 +9,20 @@ except that ``admin`` is needed for keys, rotation, cleanup and tokens.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, get_args
 
 from core.errors import SecretStoreError
-from core.validation import invalid, is_namespace
+from core.validation import invalid, is_namespace_pattern
 
 Capability = Literal["read", "write", "delete", "list", "audit", "admin"]
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 
-_PREFIX = re.compile(r"([A-Za-z0-9][A-Za-z0-9._:@-]{0,126})?\*")
-
 
 def check_pattern(pattern: object) -> str:
-    if isinstance(pattern, str) and (_PREFIX.fullmatch(pattern) or is_namespace(pattern)):
+    if isinstance(pattern, str) and is_namespace_pattern(pattern):
         return pattern
     raise invalid("a namespace pattern must be a namespace or a prefix ending in '*'")
 
