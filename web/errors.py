@@ -135,7 +135,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
-        return error_response("invalid_argument", _validation_message(exc), 400)
+        return error_response("invalid_argument", validation_message(exc), 400)
     if isinstance(exc, NotFoundException):
         return error_response("not_found", "no such route", 404)
     if isinstance(exc, MethodNotAllowedException):
@@ -157,8 +157,11 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return error_response(code, str(exc.detail), status, exc.headers)
 
 
-def _validation_message(exc: ValidationException) -> str:
-    """Litestar's per-field messages as one line: ``"limit (query): Expected `int`..."``."""
+def validation_message(exc: ValidationException) -> str:
+    """Litestar's per-field messages as one line: ``"limit (query): Expected `int`..."``.
+
+    The detail of the exception is not used: it repeats the path, which names secrets.
+    """
     parts: list[str] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
