@@ -5,27 +5,26 @@ A pattern is a namespace (``acme:production``) or a prefix ending in ``*``
 it may do a capability to a namespace when it holds the capability and one of
 its patterns matches the namespace. Capabilities do not imply one another,
 except that ``admin`` is needed for keys, rotation, cleanup and tokens.
+:func:`authorize` is the one check every entry point makes: a missing
+capability or a namespace outside the patterns is ``forbidden``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, get_args
 
 from core.errors import SecretStoreError
-from core.validation import invalid, is_namespace
+from core.validation import invalid, is_namespace_pattern
 
 Capability = Literal["read", "write", "delete", "list", "audit", "admin"]
 CAPABILITIES: tuple[Capability, ...] = get_args(Capability)
 
-_PREFIX = re.compile(r"([A-Za-z0-9][A-Za-z0-9._:@-]{0,126})?\*")
-
 
 def check_pattern(pattern: object) -> str:
-    if isinstance(pattern, str) and (_PREFIX.fullmatch(pattern) or is_namespace(pattern)):
+    if isinstance(pattern, str) and is_namespace_pattern(pattern):
         return pattern
     raise invalid("a namespace pattern must be a namespace or a prefix ending in '*'")
 
@@ -84,6 +83,18 @@ class Principal:
 
     def may(self, capability: Capability, namespace: str) -> bool:
         return self.has(capability) and self.scope.contains(namespace)
+
+
+def authorize(principal: Principal, capability: Capability, namespace: str | None = None) -> None:
+    """Refuse unless ``principal`` holds ``capability`` (in ``namespace``, when given).
+
+    The API's routes, the read path and the dashboard's pages all call it, so a
+    refusal reads the same wherever it happens.
+    """
+    if not principal.has(capability):
+        raise SecretStoreError("forbidden", f"this token lacks the '{capability}' capability")
+    if namespace is not None and not principal.scope.contains(namespace):
+        raise SecretStoreError("forbidden", f"this token may not access namespace '{namespace}'")
 
 
 def check_grantable(

@@ -26,8 +26,31 @@ MAX_DURATION_MS = 100 * 365 * 24 * 3600 * 1000
 
 Order = Literal["asc", "desc"]
 
-_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The grammar of names and namespaces, as regular expressions. Core matches
+# with them; the API's OpenAPI patterns are built from the same text, so the
+# published schema and the check cannot drift apart (tests/web/test_openapi.py).
+_NAMESPACE_FIRST = "[A-Za-z0-9]"
+_NAMESPACE_REST = "[A-Za-z0-9._:@-]"
+NAMESPACE_REGEX = f"{_NAMESPACE_FIRST}{_NAMESPACE_REST}{{0,{MAX_NAMESPACE_LENGTH - 1}}}"
+# A namespace pattern's prefix form: a namespace's first characters and '*',
+# at most as long as a namespace (core.access.check_pattern).
+NAMESPACE_PREFIX_REGEX = (
+    rf"(?:{_NAMESPACE_FIRST}{_NAMESPACE_REST}{{0,{MAX_NAMESPACE_LENGTH - 2}}})?\*"
+)
+NAMESPACE_PATTERN_REGEX = f"(?:{NAMESPACE_REGEX}|{NAMESPACE_PREFIX_REGEX})"
+# C0 and C1 control characters and DEL, as a character-class body.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+# A name: no '/', no control characters, no white space at either end, and not
+# '.' or '..' (check_name gives each its own message).
+_NAME_END = rf"[^\s/{CONTROL_CHARACTERS}]"
+NAME_REGEX = (
+    rf"(?!\.\.?$){_NAME_END}"
+    rf"(?:[^/{CONTROL_CHARACTERS}]{{0,{MAX_NAME_LENGTH - 2}}}{_NAME_END})?"
+)
+
+_NAMESPACE = re.compile(NAMESPACE_REGEX)
+_NAMESPACE_PREFIX = re.compile(NAMESPACE_PREFIX_REGEX)
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -37,6 +60,17 @@ def invalid(message: str) -> SecretStoreError:
 
 def is_namespace(text: object) -> bool:
     return isinstance(text, str) and _NAMESPACE.fullmatch(text) is not None
+
+
+def is_namespace_pattern(text: object) -> bool:
+    """A namespace (``acme:production``) or a prefix of one ending in ``*`` (``acme:*``, ``*``)."""
+    return isinstance(text, str) and (
+        _NAMESPACE.fullmatch(text) is not None or _NAMESPACE_PREFIX.fullmatch(text) is not None
+    )
+
+
+def has_control_character(text: str) -> bool:
+    return _CONTROL.search(text) is not None
 
 
 def check_namespace(namespace: object) -> str:
@@ -55,7 +89,7 @@ def check_name(name: object) -> str:
         raise invalid(f"name must be at most {MAX_NAME_LENGTH} characters")
     if "/" in name:
         raise invalid("name must not contain '/'")
-    if _CONTROL.search(name):
+    if has_control_character(name):
         raise invalid("name must not contain control characters")
     if _SURROGATE.search(name):
         # Lone surrogates (from bytes that were not UTF-8) cannot be stored as text.

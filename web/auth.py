@@ -3,7 +3,12 @@
 :func:`require_token` is a guard on every ``/api/v1`` route except health and
 readiness. It runs before the path, query and body are parsed, so a caller
 without a valid token learns nothing else about the request. The token is
-looked up on every request, so an expired or revoked token is refused at once.
+checked on every request, but not looked up every time: the process's token
+cache (:mod:`core.tokencache`, ADR 0007) answers for the tokens it holds while
+it listens for revocations, and the table answers otherwise. The cache checks
+each token's expiry on every use and drops a token when the ``NOTIFY`` of its
+revocation arrives, so an expired or revoked token is refused as soon as this
+process hears of it.
 
 Failed authentication (a token that is present but unknown, expired, revoked
 or malformed) counts against the client in :mod:`web.ratelimit`; over the limit
@@ -12,9 +17,9 @@ it guesses nothing. A valid token is never refused by the limiter: refusing it
 would let anyone behind the same address (or the same proxy) lock every other
 client out, and a token of 256 random bits gains nothing from a success oracle.
 
-Handlers then call :func:`authorize` with the capability and namespace they
-act on: a missing capability or a namespace outside the token's patterns is
-403 ``forbidden``.
+Handlers then call :func:`core.access.authorize` with the capability and
+namespace they act on: a missing capability or a namespace outside the token's
+patterns is 403 ``forbidden``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from core.access import Capability, Principal
 from core.errors import SecretStoreError
 from core.runtime import Runtime
 from web.ratelimit import client_address, failure_limiter, rate_limited
@@ -58,11 +62,3 @@ async def require_token(
         raise SecretStoreError("unauthorized", "unknown, expired or revoked token")
     connection.scope["user"] = principal
     connection.scope["auth"] = principal.token_id
-
-
-def authorize(principal: Principal, capability: Capability, namespace: str | None = None) -> None:
-    """Refuse unless ``principal`` holds ``capability`` (in ``namespace``, when given)."""
-    if not principal.has(capability):
-        raise SecretStoreError("forbidden", f"this token lacks the '{capability}' capability")
-    if namespace is not None and not principal.scope.contains(namespace):
-        raise SecretStoreError("forbidden", f"this token may not access namespace '{namespace}'")

@@ -22,7 +22,7 @@ an exception's arguments can hold a value, a query parameter or key material.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -110,6 +110,24 @@ def error_response(
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    if isinstance(exc, HTTPException):
+        return _http_exception(request, exc)
+    if isinstance(exc, SerializationException):
+        return error_response("invalid_argument", f"request body is not valid JSON: {exc}", 400)
+    status, body, headers = error_answer(exc, _where(request))
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def error_answer(
+    exc: BaseException, where: Mapping[str, str]
+) -> tuple[int, ErrorBody, dict[str, str] | None]:
+    """Status, body and extra headers of the answer to an exception that is not Litestar's.
+
+    A domain error, a backing service that cannot be reached, or a bug; the
+    last two are logged, by type only, with ``where`` (method and route
+    template). The app's exception handler and :mod:`web.readpath` both answer
+    through it.
+    """
     if isinstance(exc, SecretStoreError):
         headers = None
         if isinstance(exc, RateLimited):
@@ -117,25 +135,20 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         elif exc.code == "unauthorized":
             # RFC 9110: a 401 names the scheme that would be accepted.
             headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(exc.code, exc.message, STATUS_BY_CODE[exc.code], headers)
-    if isinstance(exc, HTTPException):
-        return _http_exception(request, exc)
-    if isinstance(exc, SerializationException):
-        return error_response("invalid_argument", f"request body is not valid JSON: {exc}", 400)
+        return STATUS_BY_CODE[exc.code], ErrorBody(exc.code, exc.message), headers
     if isinstance(exc, UNAVAILABLE_ERRORS):
         log.warning(
-            "backing service unavailable",
-            extra={"error_type": type(exc).__name__, **_where(request)},
+            "backing service unavailable", extra={"error_type": type(exc).__name__, **where}
         )
-        return error_response("unavailable", "a backing service cannot be reached", 503)
-    log.error("unexpected error", extra={"error_type": _qualified(exc), **_where(request)})
-    return error_response(INTERNAL_ERROR, "internal error", 500)
+        return 503, ErrorBody("unavailable", "a backing service cannot be reached"), None
+    log.error("unexpected error", extra={"error_type": _qualified(exc), **where})
+    return 500, ErrorBody(INTERNAL_ERROR, "internal error"), None
 
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
-        return error_response("invalid_argument", _validation_message(exc), 400)
+        return error_response("invalid_argument", validation_message(exc), 400)
     if isinstance(exc, NotFoundException):
         return error_response("not_found", "no such route", 404)
     if isinstance(exc, MethodNotAllowedException):
@@ -157,8 +170,11 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return error_response(code, str(exc.detail), status, exc.headers)
 
 
-def _validation_message(exc: ValidationException) -> str:
-    """Litestar's per-field messages as one line: ``"limit (query): Expected `int`..."``."""
+def validation_message(exc: ValidationException) -> str:
+    """Litestar's per-field messages as one line: ``"limit (query): Expected `int`..."``.
+
+    The detail of the exception is not used: it repeats the path, which names secrets.
+    """
     parts: list[str] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):

@@ -3,21 +3,24 @@
 Applications read secrets far more often than anything else happens here, and
 on that request Litestar's per-request machinery (routing, middleware layers,
 guards, dependency injection, response building) cost several times the
-request's one database query (bench/README.md). :class:`ReadPath` serves the
-successful read directly, with the same checks and the same answer, and leaves
-everything else to the Litestar app:
+request's one database query (bench/README.md). :class:`ReadPath` sends the
+successful read itself and leaves everything else to the Litestar app:
 
-- It answers only the plain success: a ``GET`` with no query string, a live
-  bearer token holding ``read`` in the namespace (from the token cache or one
-  query), names core accepts, and a secret that exists, has not expired and
-  decrypts.
-- Anything else (no token or a bad one, a name core refuses, a missing,
-  expired or undecryptable secret, an unexpected error) goes, untouched, to the
-  Litestar app, which answers it as it answers every request: errors,
-  failed-authentication counting and rate limiting included. A read changes
+- The answer is the route's own: both call :func:`web.api.secrets.read_secret`
+  (names, authorization, the store), and the read path sends its result with
+  the route's status, headers and request log line.
+  ``tests/web/test_readpath.py`` compares the two, header for header.
+- It tries only a ``GET`` with no query string and a bearer token. A token
+  that does not authenticate goes to the Litestar app, whose guard counts the
+  failed authentication and rate-limits.
+- An expected failure (a ``SecretStoreError`` such as ``forbidden`` or
+  ``not_found``, or the database unreachable) is handed, untouched, to the
+  Litestar app, which answers it as it answers every request. A read changes
   nothing, so trying it here first costs only time.
-- Its answer is the Litestar route's, header for header, with the same
-  request log line; ``tests/web/test_readpath.py`` compares the two.
+- Anything else is a bug. It is not handed over (the route could answer as
+  if nothing had happened, hiding a bug of this module): it is answered here
+  exactly as the app answers a bug, through :func:`web.errors.error_answer`,
+  500 ``internal_error`` logged by exception type only.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import msgspec
 
-from core.models import Found
-from core.validation import check_name, check_namespace
+from core.errors import SecretStoreError
 from web.api import API_PREFIX
-from web.api.schemas import SecretRead
+from web.api.secrets import read_secret
 from web.auth import bearer_token
+from web.errors import UNAVAILABLE_ERRORS, error_answer
 from web.requestlog import log_request
 from web.security import headers_for
 
@@ -44,6 +47,11 @@ if TYPE_CHECKING:
 PREFIX = f"{API_PREFIX}/secrets/"
 # The route's template as Litestar's request log line names it.
 ROUTE = f"{API_PREFIX}/secrets/{{namespace}}/{{name}}"
+# What the Litestar app answers as well as the read path would have: a domain
+# error, or a backing service that cannot be reached (503 there).
+HANDED_OVER: tuple[type[BaseException], ...] = (SecretStoreError, *UNAVAILABLE_ERRORS)
+# Where a failure happened, as the app's error log lines name it.
+_WHERE = {"method": "GET", "route": ROUTE}
 _ENCODER = msgspec.json.Encoder()
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
@@ -76,33 +84,41 @@ class ReadPath:
     async def answer(self, scope: HTTPScope, send: Send) -> bool:
         """Send the answer and return True, or return False (having sent nothing)."""
         started = time.perf_counter()
-        body = await self._body(scope)
-        if body is None:
+        token = _bearer(scope)
+        if token is None:
             return False
-        headers = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
-        headers += _SECURITY["https" if scope.get("scheme") == "https" else "http"]
+        runtime = self._runtime
+        namespace, _, name = scope["path"][len(PREFIX) :].partition("/")
+        try:
+            principal = await runtime.tokens.authenticate(token)
+            if principal is None:
+                return False
+            body = _ENCODER.encode(await read_secret(runtime.store, principal, namespace, name))
+        except HANDED_OVER:
+            return False
+        except Exception as bug:
+            # Outside Litestar, so outside its exception handler: the one place
+            # this module answers what it did not expect, as the app would.
+            status, error, extra = error_answer(bug, _WHERE)
+            encoded = _ENCODER.encode(error)
+            headers = _headers(scope, encoded)
+            if extra:
+                headers += _encoded(extra)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": encoded, "more_body": False})
+            log_request("GET", ROUTE, status, started)
+            return True
+        headers = _headers(scope, body)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
         log_request("GET", ROUTE, 200, started)
         return True
 
-    async def _body(self, scope: HTTPScope) -> bytes | None:
-        namespace, _, name = scope["path"][len(PREFIX) :].partition("/")
-        token = _bearer(scope)
-        if token is None:
-            return None
-        try:
-            check_namespace(namespace)
-            check_name(name)
-            principal = await self._runtime.tokens.authenticate(token)
-            if principal is None or not principal.may("read", namespace):
-                return None
-            result = await self._runtime.store.get(namespace, name)
-            if not isinstance(result, Found):
-                return None
-            return _ENCODER.encode(SecretRead.of(result.secret))
-        except Exception:
-            return None
+
+def _headers(scope: HTTPScope, body: bytes) -> list[tuple[bytes, bytes]]:
+    headers = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+    headers += _SECURITY["https" if scope.get("scheme") == "https" else "http"]
+    return headers
 
 
 def _bearer(scope: HTTPScope) -> str | None:
@@ -112,4 +128,4 @@ def _bearer(scope: HTTPScope) -> str | None:
     return None
 
 
-__all__ = ["ROUTE", "ReadPath", "is_plain_read"]
+__all__ = ["HANDED_OVER", "ROUTE", "ReadPath", "is_plain_read"]

@@ -30,7 +30,7 @@ from core.keys import define_keys
 from core.runtime import build_runtime
 from core.validation import MAX_METADATA_BYTES, MAX_VALUE_BYTES, check_name, check_namespace
 from tests.web.support import ADMIN_TOKEN, KEY_1
-from web.api.fields import NAMESPACE_PATTERN_REGEX
+from web.api.fields import TOKEN_NAMESPACES_PATTERN
 from web.api.params import NAME_PATTERN, NAMESPACE_PATTERN
 from web.app import MAX_BODY_BYTES, create_app
 from web.errors import STATUS_BY_CODE
@@ -114,7 +114,7 @@ NAMESPACE_LIKE = st.text(alphabet="aZ09._:@-* /é", max_size=140)
 @given(st.one_of(NAMESPACE_LIKE, st.text(max_size=130)))
 def test_the_namespace_patterns_agree_with_core(text: str) -> None:
     _agrees(NAMESPACE_PATTERN, check_namespace, text)
-    _agrees(NAMESPACE_PATTERN_REGEX, check_pattern, text)
+    _agrees(TOKEN_NAMESPACES_PATTERN, check_pattern, text)
 
 
 @settings(max_examples=500, deadline=None)

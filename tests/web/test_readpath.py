@@ -2,12 +2,15 @@
 
 Each request goes to two apps over the same database: the app as served, and
 one built with ``read_path=False`` whose every request goes through Litestar's
-routing. Their answers must be identical: status, headers and body.
+routing. Their answers must be identical: status, headers and body, errors
+included. An unexpected error is answered by the read path as the app answers
+one, never handed to the route (which could answer as if nothing happened).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,9 +18,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
+import web.readpath
 from core.db import fetch
+from core.keys import define_keys
+from core.store import SecretStore
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import put, secret_url
+from tests.web.support import ADMIN_TOKEN, KEY_2, put, secret_url
 from web.app import SecretStoreApp
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -135,3 +141,137 @@ async def test_everything_but_the_plain_success_is_left_to_litestar(
         assert got_status == status, (holder, path)
     # The read path declined each of them (or never saw them: query string, extra '/').
     assert True not in answered
+
+
+def _spy(app: Litestar) -> list[bool]:
+    """Whether ``app``'s read path answered each request it saw."""
+    assert isinstance(app, SecretStoreApp) and app.read_path is not None
+    seen: list[bool] = []
+    original = app.read_path.answer
+
+    async def spy(scope: Any, send: Any) -> bool:
+        result = await original(scope, send)
+        seen.append(result)
+        return result
+
+    app.read_path.answer = spy  # type: ignore[method-assign]
+    return seen
+
+
+async def _both(
+    make_client: ClientFactory, served: Litestar, routed: Litestar, path: str
+) -> tuple[Answer, Answer]:
+    got = _answer(await (await make_client(served)).get(path))
+    want = _answer(await (await make_client(routed)).get(path))
+    return got, want
+
+
+async def test_the_stores_errors_are_left_to_litestar_and_answered_alike(
+    client: httpx.AsyncClient,
+    make_app: AppFactory,
+    make_client: ClientFactory,
+    environ: dict[str, str],
+    compare: Compare,
+    answered: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await put(client, "acme", "s", "the value")
+    one = secret_url("acme", "s")
+    # A key version that is no longer configured, then a key configuration
+    # that does not parse: apps of their own, with and without the read path.
+    for keys, status, code in (
+        (define_keys({2: KEY_2}), 409, "key_unavailable"),
+        ("1:short", 503, "invalid_keys"),
+    ):
+        changed = {**environ, "SECRET_STORE_KEYS": keys}
+        served = make_app(changed)
+        seen = _spy(served)
+        got, want = await _both(make_client, served, make_app(changed, read_path=False), one)
+        assert got == want
+        assert got[0] == status and json.loads(got[2])["code"] == code
+        assert seen == [False]
+    # The database unreachable while reading.
+    original = SecretStore.get_or_raise
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("connect to 10.1.2.3:5432 failed")
+
+    monkeypatch.setattr(SecretStore, "get_or_raise", refused)
+    answered.clear()
+    status, _, body = await compare(ADMIN_TOKEN, one)
+    assert status == 503 and json.loads(body)["code"] == "unavailable"
+    monkeypatch.setattr(SecretStore, "get_or_raise", original)
+    # Ciphertext that does not authenticate.
+    await fetch(
+        "UPDATE secrets SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)"
+    )
+    status, _, body = await compare(ADMIN_TOKEN, one)
+    assert status == 500 and json.loads(body)["code"] == "decryption_failed"
+    assert b"the value" not in body
+    assert answered == [False, False]
+
+
+async def test_an_unexpected_error_is_answered_as_the_app_answers_it_and_not_retried(
+    client: httpx.AsyncClient,
+    compare: Compare,
+    answered: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await put(client, "acme", "s")
+    calls: list[str] = []
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        calls.append("get_or_raise")
+        raise RuntimeError("hunter2 must never be shown")
+
+    monkeypatch.setattr(SecretStore, "get_or_raise", broken)
+    answered.clear()
+    capsys.readouterr()
+    with caplog.at_level(logging.INFO):
+        status, headers, body = await compare(ADMIN_TOKEN, secret_url("acme", "s"))
+    assert status == 500
+    assert json.loads(body) == {"code": "internal_error", "message": "internal error"}
+    assert ("cache-control", "no-store") in headers
+    # The read path answered the bug itself: the route was not tried after it
+    # (one call for each app), so a bug of the read path cannot hide behind it.
+    assert answered == [True]
+    assert calls == ["get_or_raise", "get_or_raise"]
+    assert "hunter2" not in caplog.text and "Traceback" not in caplog.text
+    errors = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert [(r.error_type, r.method, r.route) for r in errors] == [  # type: ignore[attr-defined]
+        ("builtins.RuntimeError", "GET", "/api/v1/secrets/{namespace}/{name}")
+    ] * 2
+    written = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    lines = [
+        (line["method"], line["route"], line["status"])
+        for line in written
+        if line.get("logger") == "secretstore.web.request"
+    ]
+    assert lines == [("GET", "/api/v1/secrets/{namespace}/{name}", 500)] * 2
+
+
+async def test_a_bug_of_the_read_path_alone_is_a_500_and_not_left_to_the_route(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    make_app: AppFactory,
+    make_client: ClientFactory,
+    environ: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await put(client, "acme", "s", "the value")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug in web/readpath.py")
+
+    monkeypatch.setattr(web.readpath, "read_secret", broken)
+    served, routed = await _both(
+        make_client, app, make_app(environ, read_path=False), secret_url("acme", "s")
+    )
+    assert routed[0] == 200
+    assert served[0] == 500
+    assert json.loads(served[2]) == {"code": "internal_error", "message": "internal error"}
+    assert [h for h in served[1] if h[0] != "content-length"] == [
+        h for h in routed[1] if h[0] != "content-length"
+    ]

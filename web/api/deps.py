@@ -13,20 +13,15 @@ from typing import Any
 from litestar import Request
 from litestar.di import Provide
 
-from core.access import Capability, Principal
-from core.runtime import Runtime, Store
+from core.access import Capability, Principal, authorize
+from core.runtime import Store
 from core.tokens import TokenService
-from web.auth import authorize
-
-
-def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state["runtime"]
-    return runtime
+from web.appstate import runtime_of
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated caller of a route, and the services it acts through."""
+    """The principal a route acts for, with the services it acts through."""
 
     principal: Principal
     store: Store

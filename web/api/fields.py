@@ -10,7 +10,6 @@ cannot state (metadata's serialized size) are in the descriptions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -25,7 +24,13 @@ from core.models import UNSET as CORE_UNSET
 from core.models import Unset
 from core.timeutil import format_timestamp
 from core.tokens import MAX_TOKEN_NAME
-from core.validation import MAX_DURATION_MS, MAX_METADATA_BYTES, MAX_METADATA_DEPTH
+from core.validation import (
+    CONTROL_CHARACTERS,
+    MAX_DURATION_MS,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    NAMESPACE_PATTERN_REGEX,
+)
 from core.validation import check_metadata_shape as core_check_metadata_shape
 
 if TYPE_CHECKING:
@@ -154,11 +159,9 @@ def check_metadata_shape(metadata: Mapping[str, Any] | UnsetType | None) -> None
 
 # -- token fields ------------------------------------------------------------------
 
-# Checked by core (check_pattern) with its own message; the pattern only
-# describes the rule in the OpenAPI schema.
-NAMESPACE_PATTERN_REGEX = (
-    r"^(?:[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}|(?:[A-Za-z0-9][A-Za-z0-9._:@-]{0,126})?\*)$"
-)
+# Checked by core (check_pattern) with its own message; the pattern is core's
+# grammar written into the OpenAPI schema.
+TOKEN_NAMESPACES_PATTERN = f"^{NAMESPACE_PATTERN_REGEX}$"
 NamespacePatterns = Annotated[
     list[str],
     Meta(
@@ -166,22 +169,22 @@ NamespacePatterns = Annotated[
         max_length=MAX_TOKEN_PATTERNS,
         description="namespaces, or prefixes ending in '*' ('acme:*', '*')",
         extra_json_schema={
-            "extra": {"items": {"type": "string", "pattern": NAMESPACE_PATTERN_REGEX}}
+            "extra": {"items": {"type": "string", "pattern": TOKEN_NAMESPACES_PATTERN}}
         },
     ),
 ]
 
+# Some character that is neither white space nor a control character, and no
+# control character anywhere (TokenService.create's rules, for the OpenAPI schema).
+_TOKEN_NAME_PATTERN = (
+    rf"^[^{CONTROL_CHARACTERS}]*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$"
+)
 TokenName = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=MAX_TOKEN_NAME,
         description="not blank, no control characters",
-        extra_json_schema={
-            "extra": {
-                "pattern": r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-            }
-        },
+        extra_json_schema={"extra": {"pattern": _TOKEN_NAME_PATTERN}},
     ),
 ]
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -16,8 +16,8 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from core.db import fetch
 from core.errors import SecretStoreError
-from web.api.deps import runtime_of
 from web.api.schemas import HealthRead, NotReadyRead, ReadyChecks, ReadyRead
+from web.appstate import runtime_of
 
 READY_TIMEOUT_SECONDS = 2.0
 

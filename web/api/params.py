@@ -1,9 +1,10 @@
 """Path and query parameters shared by the API's routes.
 
 Names and namespaces are checked by core (``check_namespace``, ``check_name``)
-with its own messages; the patterns below only describe the same rules in the
-OpenAPI schema (``schema_extra`` documents without enforcing), and
-``tests/web/test_openapi.py`` checks that they agree with core.
+with its own messages; the patterns below are core's grammar
+(``core.validation``) written into the OpenAPI schema (``schema_extra``
+documents without enforcing), and ``tests/web/test_openapi.py`` checks that
+they agree with core's checks.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter, QueryParameter
 
 from core.models import EventType
-from core.validation import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Order, invalid
+from core.validation import (
+    DEFAULT_PAGE_LIMIT,
+    MAX_PAGE_LIMIT,
+    NAME_REGEX,
+    NAMESPACE_REGEX,
+    Order,
+    invalid,
+)
 
-NAMESPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
-# 1-256 characters, no '/', no control characters, no white space at either end,
-# and not '.' or '..' (URL clients remove such path segments; core refuses them).
-_NAME = r"[^\s/\x00-\x1f\x7f-\x9f](?:[^/\x00-\x1f\x7f-\x9f]{0,254}[^\s/\x00-\x1f\x7f-\x9f])?"
-NAME_PATTERN = rf"^(?!\.\.?$){_NAME}$"
+NAMESPACE_PATTERN = f"^{NAMESPACE_REGEX}$"
+NAME_PATTERN = f"^{NAME_REGEX}$"
 
 
 async def refuse_unknown_query(

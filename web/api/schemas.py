@@ -27,9 +27,8 @@ from core.models import (
 )
 from core.timeutil import format_timestamp
 from core.tokens import CreatedToken, TokenInfo
-from core.validation import MAX_VALUE_BYTES
+from core.validation import MAX_VALUE_BYTES, has_control_character
 from web.api.fields import (
-    CONTROL_CHARACTERS,
     DurationMs,
     Metadata,
     NamespacePatterns,
@@ -250,7 +249,7 @@ class TokenCreate(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         # Core checks the length and blankness; PostgreSQL text cannot hold U+0000.
-        if CONTROL_CHARACTERS.search(self.name):
+        if has_control_character(self.name):
             raise ValueError("token name must not contain control characters")
 
 

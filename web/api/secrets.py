@@ -4,6 +4,9 @@ Each handler checks the names (core's rules), then the token's capability in
 that namespace, then makes one call to the store. Checking names first means a
 malformed request is a 400 whoever sends it; checking the token before the
 store means a token outside the namespace never learns whether a secret exists.
+
+The read's answer is :func:`read_secret`, which the route and the read path
+(:mod:`web.readpath`, ahead of Litestar's routing) both call.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
+from core.access import Principal, authorize
+from core.runtime import Store
 from core.validation import check_name, check_namespace
 from web.api.deps import Caller
 from web.api.fields import core_unset
@@ -37,6 +42,19 @@ from web.api.schemas import (
 from web.errors import error_responses
 
 ONE = "/{namespace:str}/{name:str}"
+
+
+async def read_secret(store: Store, principal: Principal, namespace: str, name: str) -> SecretRead:
+    """The answer to ``GET /secrets/{namespace}/{name}``, or the ``SecretStoreError`` to answer.
+
+    The one implementation of the read: the route below and
+    :class:`web.readpath.ReadPath` both call it with the principal they
+    authenticated, and both send the result as JSON with status 200.
+    """
+    check_namespace(namespace)
+    check_name(name)
+    authorize(principal, "read", namespace)
+    return SecretRead.of(await store.get_or_raise(namespace, name))
 
 
 class SecretController(Controller):
@@ -91,10 +109,7 @@ class SecretController(Controller):
         name: NamePath,
         caller: NamedDependency[Caller],
     ) -> SecretRead:
-        check_namespace(namespace)
-        check_name(name)
-        caller.authorize("read", namespace)
-        return SecretRead.of(await caller.store.get_or_raise(namespace, name))
+        return await read_secret(caller.store, caller.principal, namespace, name)
 
     @patch(
         ONE,

@@ -19,7 +19,7 @@ PAGE_SIZE = 50
 
 
 async def _events(viewer: Viewer, ns: str, name: str, type: str, cursor: str) -> dict[str, Any]:
-    viewer.require("audit", ns or None)
+    viewer.authorize("audit", ns or None)
     runtime = viewer.runtime
     events = await runtime.store.list_events(
         scope=viewer.principal.scope,

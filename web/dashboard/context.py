@@ -13,10 +13,10 @@ from typing import Any
 
 from litestar import Request
 
-from core.access import Capability, Principal
-from core.errors import SecretStoreError
+from core.access import Capability, Principal, authorize
 from core.runtime import Runtime
 from core.validation import is_namespace
+from web.appstate import runtime_of
 
 DEFAULT_NAMESPACE = "default"
 
@@ -27,33 +27,23 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True)
 class Viewer:
+    """The principal behind a dashboard session, with the runtime its pages read."""
+
     principal: Principal
     runtime: Runtime
 
     @property
     def actor(self) -> str:
+        """The id recorded in the audit log for what this viewer changes."""
         return self.principal.token_id
 
     def may(self, capability: Capability, namespace: str) -> bool:
+        """Whether to offer an action on a page (the action itself is authorized again)."""
         return self.principal.may(capability, namespace)
 
-    def require(self, capability: Capability, namespace: str | None = None) -> None:
-        """Raise ``forbidden`` unless the token holds ``capability`` (in ``namespace``)."""
-        allowed = (
-            self.principal.has(capability)
-            if namespace is None
-            else self.principal.may(capability, namespace)
-        )
-        if not allowed:
-            where = "" if namespace is None else f" in namespace {namespace}"
-            raise SecretStoreError(
-                "forbidden", f"this token lacks the {capability} capability{where}"
-            )
-
-
-def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
-    runtime: Runtime = request.app.state["runtime"]
-    return runtime
+    def authorize(self, capability: Capability, namespace: str | None = None) -> None:
+        """403 ``forbidden`` unless the token holds ``capability`` (in ``namespace``)."""
+        authorize(self.principal, capability, namespace)
 
 
 async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:

@@ -22,7 +22,7 @@ from litestar.types import ExceptionHandlersMap
 
 from core.errors import SecretStoreError
 from web.dashboard.context import LoginRequired
-from web.errors import STATUS_BY_CODE, UNAVAILABLE_ERRORS
+from web.errors import STATUS_BY_CODE, UNAVAILABLE_ERRORS, validation_message
 from web.ratelimit import RateLimited
 
 log = logging.getLogger("secretstore.dashboard")
@@ -63,21 +63,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
             request, exc.status_code, "forbidden", "the form expired; reload the page and retry"
         )
     if isinstance(exc, ValidationException):
-        return _error_response(request, 400, "invalid_argument", _validation_message(exc))
+        return _error_response(request, 400, "invalid_argument", validation_message(exc))
     code = "not_found" if exc.status_code == 404 else "invalid_argument"
     if exc.status_code >= 500:
         code = "unavailable"
     return _error_response(request, exc.status_code, code, str(exc.detail))
-
-
-def _validation_message(exc: ValidationException) -> str:
-    """Which fields were missing or malformed (the detail would repeat the URL)."""
-    fields = [
-        f"{item.get('key')}: {item.get('message')}"
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict) and item.get("key")
-    ]
-    return "; ".join(fields) or "the request is not valid"
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

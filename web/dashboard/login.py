@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from core.errors import SecretStoreError
-from web.dashboard.context import runtime_of
+from web.appstate import runtime_of
 from web.dashboard.forms import LoginForm
 from web.dashboard.session import session_data
 from web.ratelimit import client_address, failure_limiter, rate_limited

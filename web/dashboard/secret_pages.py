@@ -37,7 +37,7 @@ CHANGED = "secrets-changed"
 
 
 async def _table(viewer: Viewer, namespace: str, q: str, cursor: str) -> dict[str, Any]:
-    viewer.require("list", namespace)
+    viewer.authorize("list", namespace)
     listing = await viewer.runtime.store.list(
         namespace, limit=PAGE_SIZE, cursor=cursor or None, name_prefix=q or None
     )
@@ -84,7 +84,7 @@ async def _preview(viewer: Viewer, namespace: str, name: str) -> tuple[str | Non
 async def _detail(
     viewer: Viewer, namespace: str, name: str, notice: str | None = None
 ) -> dict[str, Any]:
-    viewer.require("list", namespace)
+    viewer.authorize("list", namespace)
     listed = await _find(viewer, namespace, name)
     masked, problem = await _preview(viewer, namespace, name)
     return {
@@ -143,7 +143,7 @@ async def secret_detail(
 async def secret_preview(
     viewer: NamedDependency[Viewer], ns: FromQuery[str], name: FromQuery[str]
 ) -> Template:
-    viewer.require("read", ns)
+    viewer.authorize("read", ns)
     secret = await viewer.runtime.store.get_or_raise(ns, name)
     return fragment(
         "secrets/_value.html", namespace=ns, secret=secret.info, masked=mask_value(secret.value)
@@ -155,7 +155,7 @@ async def secret_reveal(
     viewer: NamedDependency[Viewer], ns: FromQuery[str], name: FromQuery[str]
 ) -> Template:
     """The value itself, only on this explicit request (never part of a page or the panel)."""
-    viewer.require("read", ns)
+    viewer.authorize("read", ns)
     secret = await viewer.runtime.store.get_or_raise(ns, name)
     return fragment("secrets/_value.html", namespace=ns, secret=secret.info, value=secret.value)
 
@@ -165,7 +165,7 @@ async def secret_add(
     viewer: NamedDependency[Viewer], data: URLEncodedBody[SecretCreateForm]
 ) -> Template:
     namespace = data.namespace.strip()
-    viewer.require("write", namespace)
+    viewer.authorize("write", namespace)
     result = await viewer.runtime.store.put(
         namespace,
         data.name,
@@ -186,7 +186,7 @@ async def secret_replace(
     name: FromQuery[str],
     data: URLEncodedBody[SecretValueForm],
 ) -> Template:
-    viewer.require("write", ns)
+    viewer.authorize("write", ns)
     await viewer.runtime.store.put(
         ns,
         name,
@@ -205,7 +205,7 @@ async def secret_update(
     name: FromQuery[str],
     data: URLEncodedBody[SecretUpdateForm],
 ) -> Template:
-    viewer.require("write", ns)
+    viewer.authorize("write", ns)
     await viewer.runtime.store.update(
         ns,
         name,
@@ -221,7 +221,7 @@ async def secret_update(
 async def secret_delete(
     viewer: NamedDependency[Viewer], ns: FromQuery[str], name: FromQuery[str]
 ) -> Template:
-    viewer.require("delete", ns)
+    viewer.authorize("delete", ns)
     removed = await viewer.runtime.store.remove(ns, name, actor=viewer.actor)
     return fragment(
         "secrets/_deleted.html", trigger=CHANGED, namespace=ns, name=name, removed=removed

@@ -61,7 +61,7 @@ async def _rotation(viewer: Viewer) -> dict[str, Any]:
 async def settings_index(
     viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
 ) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     rotation = await _rotation(viewer)
     return await page(
         viewer,
@@ -77,7 +77,7 @@ async def settings_index(
 
 @get("/settings/rotation")
 async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     rotation = await _rotation(viewer)
     if rotation["running"]:
         return fragment("settings/_rotation.html", rotation=rotation, polling=True)
@@ -90,7 +90,7 @@ async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
 
 @post("/settings/rotation", status_code=200)
 async def rotation_start(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     started = await sync_to_thread(start_chain, "rotation", actor=viewer.actor)
     rotation = await _rotation(viewer)
     # Poll from here even if the chain already finished: the first poll then
@@ -109,7 +109,7 @@ async def cleanup_start(
     kind: FromPath[str],
     data: URLEncodedBody[CleanupForm],
 ) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     if kind not in CLEANUPS:
         raise SecretStoreError("not_found", "no such cleanup")
     chain, _ = CLEANUPS[kind]
@@ -124,7 +124,7 @@ async def cleanup_start(
 async def seed_demo_data(
     viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
 ) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     if not options.embedded:
         raise SecretStoreError("not_found", "demo data is offered only in the embedded default")
     count = await seed_demo(viewer.runtime.store, actor=viewer.actor)

@@ -28,7 +28,7 @@ async def _tokens(viewer: Viewer) -> dict[str, Any]:
 
 @get("/tokens")
 async def tokens_index(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     return await page(
         viewer,
         "tokens/page.html",
@@ -40,7 +40,7 @@ async def tokens_index(viewer: NamedDependency[Viewer]) -> Template:
 
 @get("/tokens/list")
 async def tokens_list(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     return fragment("tokens/_list.html", **await _tokens(viewer))
 
 
@@ -48,7 +48,7 @@ async def tokens_list(viewer: NamedDependency[Viewer]) -> Template:
 async def token_create(
     viewer: NamedDependency[Viewer], data: URLEncodedBody[TokenCreateForm]
 ) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     created = await viewer.runtime.tokens.create(
         data.name.strip(),
         parse_patterns(data.namespaces),
@@ -63,7 +63,7 @@ async def token_create(
 
 @delete("/tokens/{token_id:str}", status_code=200)
 async def token_revoke(viewer: NamedDependency[Viewer], token_id: FromPath[str]) -> Template:
-    viewer.require("admin")
+    viewer.authorize("admin")
     # Revoking the token this session signed in with is allowed (the
     # confirmation says so): the next request finds no principal and signs out.
     token = await viewer.runtime.tokens.revoke(token_id)
