@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets as random_source
 import uuid
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from core.errors import SecretStoreError
 from core.queries import api_tokens
 from core.timeutil import Clock, after_ms, is_expired, utc_now
 from core.tokencache import CHANNEL, CachedToken, TokenCache
-from core.validation import check_duration_ms, invalid
+from core.validation import check_duration_ms, has_control_character, invalid
 
 TOKEN_PREFIX = "sst_"  # noqa: S105 (a marker, not a credential)
 BOOTSTRAP_ACTOR = "bootstrap-admin"
@@ -46,7 +45,6 @@ MAX_TOKEN_NAME = 128
 REVOKE_NOTICE_WAIT_S = 1.0
 log = logging.getLogger("secretstore.tokens")
 TokenState = Literal["active", "expired", "revoked"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ class TokenService:
         """A new token. With a ``grantor``, it may hold only what the grantor holds."""
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME:
             raise invalid(f"token name must be 1-{MAX_TOKEN_NAME} characters")
-        if _CONTROL.search(name):
+        if has_control_character(name):
             raise invalid("token name must not contain control characters")
         if not isinstance(namespaces, list) or not namespaces:
             raise invalid("namespaces must be a non-empty list of namespace patterns")

@@ -30,7 +30,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from core.errors import SecretStoreError
-from core.runtime import Runtime
+from web.appstate import runtime_of
 from web.ratelimit import client_address, failure_limiter, rate_limited
 
 BEARER_SCHEME = "BearerToken"
@@ -52,7 +52,7 @@ async def require_token(
     authorization = connection.headers.get("authorization")
     if authorization is None:
         raise SecretStoreError("unauthorized", "missing bearer token (Authorization: Bearer ...)")
-    runtime: Runtime = connection.app.state["runtime"]
+    runtime = runtime_of(connection)
     token = bearer_token(authorization)
     principal = await runtime.tokens.authenticate(token) if token else None
     if principal is None:
