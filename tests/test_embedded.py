@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL and Redis of cli/embedded.py, started for real.
+"""The embedded PostgreSQL and Redis of cli/embedded/, started for real.
 
 Each test uses its own data directory, never the servers a test session may
 share, so it can stop, kill and restart them.
