@@ -75,4 +75,7 @@ async def db(db_pool: str) -> AsyncIterator[str]:
     yield db_pool
     from core.db import fetch
 
-    await fetch("TRUNCATE secrets, audit_events, api_tokens")
+    # DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
+    # replaces each table's files, which costs some 50 ms per test.
+    for table in ("secrets", "audit_events", "api_tokens"):
+        await fetch(f"DELETE FROM {table}")

@@ -18,6 +18,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from cli.embedded import EmbeddedServices, start_embedded, wait_for_redis
 
+pytestmark = pytest.mark.slow
+
 Start = Callable[[Path], EmbeddedServices]
 
 

@@ -32,7 +32,7 @@ import pytest
 from core.keys import generate_kek
 from tests.cli.support import ROOT, clean_env, run_cli
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 READY_TIMEOUT = 240.0
 STOP_TIMEOUT = 90.0

@@ -231,6 +231,7 @@ async def test_a_token_revoked_elsewhere_is_refused(
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
 
 
+@pytest.mark.slow
 async def test_an_expired_token_is_refused(
     client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
 ) -> None:

@@ -102,6 +102,7 @@ async def test_a_bad_retention_is_400_and_starts_nothing(
     assert (await client.post("/api/v1/cleanup/secrets")).json() == {"started": True}
 
 
+@pytest.mark.slow
 async def test_with_redis_down_chains_are_503_and_secrets_still_work(
     environ: dict[str, str], db: str
 ) -> None:

@@ -172,6 +172,7 @@ async def served_app(db_pool: str, redis_url: str) -> AsyncIterator[Litestar]:
         await fetch("TRUNCATE secrets, audit_events, api_tokens")
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_schema(case: schemathesis.Case, served_app: Litestar) -> None:

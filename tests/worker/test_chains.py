@@ -215,6 +215,7 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("redis_state", ["refusing", "silent"])
 def test_with_redis_down_starting_a_chain_fails_fast_as_unavailable(
     redis_state: str, silent_port: int
