@@ -10,8 +10,6 @@ import pytest
 
 from tests.services import create_database, drop_database, migrate
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
 
 @pytest.fixture(scope="session")
 def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
@@ -34,18 +32,12 @@ def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obje
 
 @pytest.fixture(scope="session")
 def server_url(embedded_services: object | None) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    return embedded_services.database_url  # type: ignore[union-attr]
+    return os.environ.get("DATABASE_URL") or embedded_services.database_url  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")
 def redis_url(embedded_services: object | None) -> str:
-    url = os.environ.get("REDIS_URL")
-    if url:
-        return url
-    return embedded_services.redis_url  # type: ignore[union-attr]
+    return os.environ.get("REDIS_URL") or embedded_services.redis_url  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")

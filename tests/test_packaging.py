@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
+
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 # Everything the build does not read: caches, earlier builds, tests, benchmarks.
 _NOT_SOURCE = (

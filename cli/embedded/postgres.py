@@ -33,16 +33,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-from cli.embedded.processes import (
-    EmbeddedServiceError,
-    StopOnce,
-    is_server_of,
-    locked,
-    prepare_data_dir,
-    remove_empty_dir,
-    socket_dir_for,
-    tail,
-)
+from cli.embedded import processes
+from cli.embedded.processes import EmbeddedServiceError, StopOnce
 
 _log = logging.getLogger(__name__)
 
@@ -72,7 +64,7 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
     if not database or len(database.encode()) > 63 or "\0" in database:
         raise ValueError(f"invalid PostgreSQL database name: {database!r}")
     started = time.monotonic()
-    data_dir = prepare_data_dir(data_dir)
+    data_dir = processes.prepare_data_dir(data_dir)
     pgdata = data_dir / "postgres"
     if any(char in str(pgdata) for char in ',"$`\\'):
         # pg_ctl puts the path between double quotes in a /bin/sh command line,
@@ -82,7 +74,7 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
         )
     account = _postgres_account()
     bin_dir = _postgres_bin_dir()
-    with locked(data_dir):
+    with processes.locked(data_dir):
         if account is not None:
             _let_account_reach(data_dir)
             _let_account_run(bin_dir)
@@ -102,7 +94,7 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
     def stop() -> None:
         _stop_postgres(pgdata, bin_dir, account)
         if socket_dir != pgdata:
-            remove_empty_dir(socket_dir)
+            processes.remove_empty_dir(socket_dir)
 
     return _postgres_url(socket_dir, database), StopOnce(stop)
 
@@ -247,7 +239,7 @@ def _reusable_postgres(
         if postmaster is None:
             return None
         if postmaster.pid is not None:
-            if not is_server_of(postmaster.pid, "postgres", pgdata):
+            if not processes.is_server_of(postmaster.pid, "postgres", pgdata):
                 # A stale lock file. PostgreSQL would refuse to start over it
                 # if its pid were now another process of the same account, or
                 # the zombie of the dead server (see _remove_stale_socket_lock).
@@ -265,7 +257,7 @@ def _reusable_postgres(
 
 
 def _start_postgres(pgdata: Path, bin_dir: Path, account: pwd.struct_passwd | None) -> Path:
-    socket_dir = socket_dir_for(pgdata, _POSTGRES_SOCKET, account)
+    socket_dir = processes.socket_dir_for(pgdata, _POSTGRES_SOCKET, account)
     _remove_stale_socket_lock(socket_dir, pgdata)
     # unix_socket_directories is a comma-separated list; double quotes keep a
     # path with commas or spaces in one piece. pg_ctl hands -o to /bin/sh.
@@ -282,7 +274,7 @@ def _start_postgres(pgdata: Path, bin_dir: Path, account: pwd.struct_passwd | No
             account=account, timeout=_POSTGRES_START_TIMEOUT + 5,
         )  # fmt: skip
     except EmbeddedServiceError as error:
-        raise EmbeddedServiceError(f"{error}\n{log_file}:\n{tail(log_file)}") from None
+        raise EmbeddedServiceError(f"{error}\n{log_file}:\n{processes.tail(log_file)}") from None
     return socket_dir
 
 
@@ -298,7 +290,7 @@ def _remove_stale_socket_lock(socket_dir: Path, pgdata: Path) -> None:
         pid = int(lock_file.read_text().split("\n", 1)[0])
     except (FileNotFoundError, ValueError):
         return
-    if not is_server_of(pid, "postgres", pgdata):
+    if not processes.is_server_of(pid, "postgres", pgdata):
         lock_file.unlink(missing_ok=True)
         (socket_dir / _POSTGRES_SOCKET).unlink(missing_ok=True)
 
@@ -340,7 +332,7 @@ def _postgres_running(pgdata: Path) -> bool:
     return (
         postmaster is not None
         and postmaster.pid is not None
-        and is_server_of(postmaster.pid, "postgres", pgdata)
+        and processes.is_server_of(postmaster.pid, "postgres", pgdata)
     )
 
 

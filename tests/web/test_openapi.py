@@ -29,7 +29,7 @@ from core.errors import SecretStoreError
 from core.keys import define_keys
 from core.runtime import build_runtime
 from core.validation import MAX_METADATA_BYTES, MAX_VALUE_BYTES, check_name, check_namespace
-from tests.web.support import ADMIN_TOKEN, KEY_1
+from tests.keys import ADMIN_TOKEN, KEY_1
 from web.api.fields import NAMESPACE_PATTERN_REGEX
 from web.api.params import NAME_PATTERN, NAMESPACE_PATTERN
 from web.app import MAX_BODY_BYTES, create_app

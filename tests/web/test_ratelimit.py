@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from litestar import Litestar
 
+from tests.keys import ADMIN_TOKEN
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import ADMIN_TOKEN, assert_error
+from tests.web.support import assert_error
 from web.ratelimit import FailureLimiter
 
 

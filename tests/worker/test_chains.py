@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from core.errors import SecretStoreError
-from tests.worker.support import ROOT, VENV_BIN
+from tests.support import ROOT, VENV_BIN
 from worker import middleware
 from worker.broker import installed
 from worker.chains import LINK_ACTORS, Link, is_running, lease_for, start_chain

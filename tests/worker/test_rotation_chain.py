@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.db import fetch
+from tests.keys import KEY_1_REPLACED, KEYS_V1_V2
 from tests.worker.support import (
-    KEY_1_REPLACED,
-    KEYS_V1_V2,
     ROWS,
     Process,
     assert_every_row_readable,

@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from core.db import fetch
+from tests.keys import KEY_1_REPLACED
+from tests.support import ROOT
 from tests.worker.support import (
-    KEY_1_REPLACED,
-    ROOT,
     Process,
     rotated_events,
     rotation_done,
