@@ -48,12 +48,6 @@ class DevToken:
     from_environment: bool = False
 
 
-def prepare_data_dir(path: Path) -> Path:
-    data_dir = path.expanduser().resolve()
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return data_dir
-
-
 def dev_keys(data_dir: Path, environ: Mapping[str, str]) -> DevKeys:
     """The operator's key configuration if there is one, else the data directory's dev key."""
     if KEYS_VAR in environ or KEYS_FILE_VAR in environ:

@@ -37,10 +37,14 @@ from cli.devdata import (
     DevToken,
     dev_admin_token,
     dev_keys,
-    prepare_data_dir,
     write_env_file,
 )
-from cli.embedded import start_embedded, start_embedded_postgres, start_embedded_redis
+from cli.embedded import (
+    prepare_data_dir,
+    start_embedded,
+    start_embedded_postgres,
+    start_embedded_redis,
+)
 from cli.output import fail, redact_url
 from core.settings import (
     DATABASE_URL_VAR,

@@ -10,8 +10,6 @@ import pytest
 
 from tests.services import create_database, drop_database, migrate
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
 
 @pytest.fixture(scope="session")
 def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
@@ -34,18 +32,12 @@ def embedded_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obje
 
 @pytest.fixture(scope="session")
 def server_url(embedded_services: object | None) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    return embedded_services.database_url  # type: ignore[union-attr]
+    return os.environ.get("DATABASE_URL") or embedded_services.database_url  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")
 def redis_url(embedded_services: object | None) -> str:
-    url = os.environ.get("REDIS_URL")
-    if url:
-        return url
-    return embedded_services.redis_url  # type: ignore[union-attr]
+    return os.environ.get("REDIS_URL") or embedded_services.redis_url  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")
@@ -75,4 +67,7 @@ async def db(db_pool: str) -> AsyncIterator[str]:
     yield db_pool
     from core.db import fetch
 
-    await fetch("TRUNCATE secrets, audit_events, api_tokens")
+    # DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
+    # replaces each table's files, which costs some 50 ms per test.
+    for table in ("secrets", "audit_events", "api_tokens"):
+        await fetch(f"DELETE FROM {table}")

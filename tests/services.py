@@ -11,12 +11,11 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def with_database(url: str, database: str) -> str:

@@ -12,8 +12,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
 
+from tests.support import ROOT
+
+pytestmark = pytest.mark.slow
 
 # Everything the build does not read: caches, earlier builds, tests, benchmarks.
 _NOT_SOURCE = (

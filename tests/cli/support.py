@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 # Everything the command reads from its environment; each test states its own.
 _CONFIGURATION = ("DATABASE_URL", "REDIS_URL", "PORT", "LOG_LEVEL")

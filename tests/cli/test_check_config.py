@@ -10,6 +10,8 @@ from core.keys import define_keys
 from tests.cli.support import clean_env, run_cli
 from tests.services import create_database, drop_database
 
+pytestmark = pytest.mark.slow
+
 
 def material_forms(raw: bytes) -> list[str]:
     """The spellings of a key that must never appear in output."""

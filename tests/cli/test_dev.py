@@ -17,7 +17,6 @@ import re
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,21 +29,16 @@ import psutil
 import pytest
 
 from core.keys import generate_kek
-from tests.cli.support import ROOT, clean_env, run_cli
+from tests.cli.support import clean_env, run_cli
+from tests.support import ROOT, free_port
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 READY_TIMEOUT = 240.0
 STOP_TIMEOUT = 90.0
 NAMESPACE = "dev-test"
 NAME = "DATABASE_PASSWORD"
 TOKEN_LINE = re.compile(r"admin token:\s+(sst_\S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def is_gone(pid: int) -> bool:

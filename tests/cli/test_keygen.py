@@ -1,7 +1,11 @@
 import base64
 
+import pytest
+
 from core.keys import parse_keys
 from tests.cli.support import clean_env, run_cli
+
+pytestmark = pytest.mark.slow
 
 
 def test_keygen_prints_a_kek_that_the_key_configuration_accepts() -> None:

@@ -3,9 +3,13 @@ import json
 import secrets
 from typing import Any
 
+import pytest
+
 from core.keys import define_keys, parse_keys
 from core.store import SecretStore
 from tests.cli.support import clean_env, run_cli
+
+pytestmark = pytest.mark.slow
 
 KEK_1 = secrets.token_bytes(32)
 KEK_2 = secrets.token_bytes(32)

@@ -1,9 +1,12 @@
 import asyncio
 
 import asyncpg
+import pytest
 
 from tests.cli.support import clean_env, run_cli
 from tests.services import create_database, drop_database
+
+pytestmark = pytest.mark.slow
 
 
 async def test_migrate_creates_the_tables_and_is_idempotent(server_url: str) -> None:

@@ -1,4 +1,4 @@
-from tests.cli.support import ROOT
+from tests.support import ROOT
 
 RUN_COMMAND = "python3.11 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/secretstore dev"
 

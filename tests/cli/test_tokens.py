@@ -2,8 +2,12 @@ import asyncio
 import json
 import subprocess
 
+import pytest
+
 from core.tokens import TokenService
 from tests.cli.support import clean_env, run_cli
+
+pytestmark = pytest.mark.slow
 
 
 async def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

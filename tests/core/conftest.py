@@ -7,10 +7,7 @@ import pytest
 
 from core.keys import KeyRing, define_keys, parse_keys
 from core.store import SecretStore
-
-KEY_1 = bytes(range(32))
-KEY_2 = bytes(range(1, 33))
-KEY_3 = bytes(range(2, 34))
+from tests.keys import KEY_1
 
 
 class FakeClock:

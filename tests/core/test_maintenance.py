@@ -7,7 +7,8 @@ import pytest
 from core.db import DB, fetch
 from core.errors import SecretStoreError
 from core.store import SecretStore
-from tests.core.conftest import KEY_1, KEY_2, KEY_3, FakeClock, MutableKeys
+from tests.core.conftest import FakeClock, MutableKeys
+from tests.keys import KEY_1, KEY_2, KEY_3
 
 NS = "acme"
 DAY_MS = 24 * 3600 * 1000

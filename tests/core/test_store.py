@@ -9,7 +9,8 @@ from core.db import fetch, transaction
 from core.errors import SecretStoreError
 from core.models import Found, Missing
 from core.store import SecretStore
-from tests.core.conftest import KEY_1, KEY_2, FakeClock, MutableKeys
+from tests.core.conftest import FakeClock, MutableKeys
+from tests.keys import KEY_1, KEY_2
 
 NS = "acme:production"
 

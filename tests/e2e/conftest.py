@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -25,25 +24,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from core.keys import define_keys, parse_keys
 from core.store import SecretStore
-from tests.e2e.support import ADMIN_TOKEN, SCREENSHOTS, STALE_NAMESPACE, STALE_ROWS, sign_in
+from tests.e2e.support import SCREENSHOTS, STALE_NAMESPACE, STALE_ROWS, sign_in
+from tests.keys import ADMIN_TOKEN, KEY_1, KEYS_V1_V2
+from tests.support import ARTIFACTS, ROOT, VENV_BIN, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 # One directory per test process: sessions may run side by side on one checkout.
-LOGS = ROOT / "test-artifacts" / "e2e-logs" / str(os.getpid())
+LOGS = ARTIFACTS / "e2e-logs" / str(os.getpid())
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-KEY_1 = os.urandom(32)
-KEY_2 = os.urandom(32)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -90,12 +79,12 @@ def deployment(database_url: str, redis_url: str, stale_rows: int) -> Iterator[s
     """The web process and a worker, as the Procfile runs them; yields the base URL."""
     LOGS.mkdir(parents=True, exist_ok=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "SECRET_STORE_KEYS": define_keys({1: KEY_1, 2: KEY_2}),
+        "SECRET_STORE_KEYS": KEYS_V1_V2,
         "SECRET_STORE_ADMIN_TOKEN": ADMIN_TOKEN,
         "SECRET_STORE_SESSION_SECRET": uuid.uuid4().hex,
         "SECRET_STORE_EMBEDDED": "1",

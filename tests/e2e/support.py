@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from playwright.sync_api import Page
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+from tests.support import ARTIFACTS
 
-ADMIN_TOKEN = "e2e-admin-" + uuid.uuid4().hex
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
 # Rows written under key version 1 before the deployment starts with versions 1 and 2.
 STALE_NAMESPACE = "e2e-stale"
 STALE_ROWS = 120

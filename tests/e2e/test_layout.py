@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
-from tests.e2e.support import ADMIN_TOKEN, STALE_NAMESPACE, screenshot, sign_in
+from tests.e2e.support import STALE_NAMESPACE, screenshot, sign_in
+from tests.keys import ADMIN_TOKEN
+
+pytestmark = pytest.mark.slow
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 

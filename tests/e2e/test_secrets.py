@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.support import STALE_NAMESPACE, namespace, screenshot
+
+pytestmark = pytest.mark.slow
 
 VALUE = "sk-abcdefghijklmnopxyz9"
 

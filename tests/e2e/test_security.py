@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from playwright.sync_api import BrowserContext, Dialog, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.support import ADMIN_TOKEN, namespace, screenshot, sign_in
+from tests.e2e.support import namespace, screenshot, sign_in
+from tests.keys import ADMIN_TOKEN
+
+pytestmark = pytest.mark.slow
 
 # A name cannot hold "/" (API.md), so the closing tag goes in the value instead;
 # the <img> name is the one that would run if it reached innerHTML unescaped.

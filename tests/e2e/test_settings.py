@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, Response, expect
 
 from tests.e2e.support import STALE_NAMESPACE, STALE_ROWS, screenshot
+
+pytestmark = pytest.mark.slow
 
 _PROGRESS = re.compile(r'<progress id="rotation-bar" max="100" value="(\d+)"')
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.support import namespace, screenshot, sign_in
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_wrong_token_is_refused_next_to_the_form(browser: Browser, deployment: str) -> None:

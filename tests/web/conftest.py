@@ -24,7 +24,8 @@ from litestar.exceptions import LitestarDeprecationWarning
 from core.db import connect
 from core.keys import define_keys
 from core.runtime import build_runtime
-from tests.web.support import ADMIN_TOKEN, KEY_1
+from tests.keys import ADMIN_TOKEN, KEY_1
+from tests.support import delete_prefix
 from web.app import create_app
 from web.ratelimit import FailureLimiter
 
@@ -158,12 +159,6 @@ def generous_limiter() -> FailureLimiter:
     return FailureLimiter(max_failures=1_000_000)
 
 
-def _delete_prefix(client: redis.Redis, prefix: str) -> None:
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
 @pytest.fixture
 def chains(redis_url: str) -> Iterator[redis.Redis]:
     """The worker's broker on the session's Redis, with this session's chain keys emptied."""
@@ -171,6 +166,6 @@ def chains(redis_url: str) -> Iterator[redis.Redis]:
 
     setup = installed(redis_url)
     prefix = setup.config.redis_prefix
-    _delete_prefix(setup.client, prefix)
+    delete_prefix(setup.client, prefix)
     yield setup.client
-    _delete_prefix(setup.client, prefix)
+    delete_prefix(setup.client, prefix)

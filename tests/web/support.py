@@ -8,10 +8,6 @@ import httpx
 
 from core.db import fetch
 
-KEY_1 = bytes(range(32))
-KEY_2 = bytes(range(1, 33))
-ADMIN_TOKEN = "test-admin-token-" + "x" * 32
-
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",

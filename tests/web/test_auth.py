@@ -74,7 +74,7 @@ async def test_an_unknown_or_malformed_token_is_401(
 
 
 async def test_the_scheme_is_case_insensitive(anonymous: httpx.AsyncClient) -> None:
-    from tests.web.support import ADMIN_TOKEN
+    from tests.keys import ADMIN_TOKEN
 
     response = await anonymous.get(
         "/api/v1/namespaces", headers={"Authorization": f"bearer  {ADMIN_TOKEN}"}
@@ -231,6 +231,7 @@ async def test_a_token_revoked_elsewhere_is_refused(
     assert_error(await holder.get("/api/v1/namespaces"), 401, "unauthorized")
 
 
+@pytest.mark.slow
 async def test_an_expired_token_is_refused(
     client: httpx.AsyncClient, app: Litestar, make_client: ClientFactory
 ) -> None:
@@ -253,7 +254,7 @@ async def test_the_acting_token_is_the_actor_of_its_events(
 async def test_without_an_admin_token_configured_the_bootstrap_token_is_unknown(
     make_app: AppFactory, make_client: ClientFactory, environ: dict[str, str]
 ) -> None:
-    from tests.web.support import ADMIN_TOKEN
+    from tests.keys import ADMIN_TOKEN
 
     environ = {k: v for k, v in environ.items() if k != "SECRET_STORE_ADMIN_TOKEN"}
     client = await make_client(make_app(environ), token=ADMIN_TOKEN)

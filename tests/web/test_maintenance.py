@@ -6,17 +6,16 @@ import asyncio
 import json
 import os
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
 from core.keys import define_keys
+from tests.keys import KEY_1, KEY_2
+from tests.support import ROOT
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import KEY_1, KEY_2, assert_error, put, secret_url
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.web.support import assert_error, put, secret_url
 
 
 @pytest.fixture
@@ -102,6 +101,7 @@ async def test_a_bad_retention_is_400_and_starts_nothing(
     assert (await client.post("/api/v1/cleanup/secrets")).json() == {"started": True}
 
 
+@pytest.mark.slow
 async def test_with_redis_down_chains_are_503_and_secrets_still_work(
     environ: dict[str, str], db: str
 ) -> None:

@@ -29,7 +29,7 @@ from core.errors import SecretStoreError
 from core.keys import define_keys
 from core.runtime import build_runtime
 from core.validation import MAX_METADATA_BYTES, MAX_VALUE_BYTES, check_name, check_namespace
-from tests.web.support import ADMIN_TOKEN, KEY_1
+from tests.keys import ADMIN_TOKEN, KEY_1
 from web.api.fields import TOKEN_NAMESPACES_PATTERN
 from web.api.params import NAME_PATTERN, NAMESPACE_PATTERN
 from web.app import MAX_BODY_BYTES, create_app
@@ -172,6 +172,7 @@ async def served_app(db_pool: str, redis_url: str) -> AsyncIterator[Litestar]:
         await fetch("TRUNCATE secrets, audit_events, api_tokens")
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_schema(case: schemathesis.Case, served_app: Litestar) -> None:

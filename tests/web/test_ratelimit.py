@@ -10,8 +10,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from tests.keys import ADMIN_TOKEN
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import ADMIN_TOKEN, assert_error
+from tests.web.support import assert_error
 from web.ratelimit import FailureLimiter, client_key
 
 NOWHERE = "redis://127.0.0.1:1/0"  # a closed port: Redis is down

@@ -22,8 +22,9 @@ import web.readpath
 from core.db import fetch
 from core.keys import define_keys
 from core.store import SecretStore
+from tests.keys import ADMIN_TOKEN, KEY_2
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import ADMIN_TOKEN, KEY_2, put, secret_url
+from tests.web.support import put, secret_url
 from web.app import SecretStoreApp
 
 Answer = tuple[int, list[tuple[str, str]], bytes]

@@ -8,8 +8,9 @@ import httpx
 
 from core.db import fetch
 from core.keys import define_keys
+from tests.keys import KEY_1, KEY_2
 from tests.web.conftest import AppFactory, ClientFactory
-from tests.web.support import KEY_1, KEY_2, assert_error, put, secret_url
+from tests.web.support import assert_error, put, secret_url
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

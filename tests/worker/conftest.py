@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.worker.support import KEYS_V1_V2, Process, scheduler_command, worker_command
+from tests.keys import KEYS_V1_V2
+from tests.support import delete_prefix
+from tests.worker.support import Process, scheduler_command, worker_command
 
 PREFIX = f"secretstore-test-{uuid.uuid4().hex[:12]}"
 os.environ["SECRET_STORE_REDIS_PREFIX"] = PREFIX
@@ -31,12 +33,6 @@ TEST_WORKER_ENV = {
 }
 
 
-def _delete_prefix(client: redis.Redis[bytes]) -> None:
-    keys = list(client.scan_iter(match=f"{PREFIX}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
 @pytest.fixture(scope="session")
 def chain_redis(redis_url: str) -> Iterator[redis.Redis[bytes]]:
     """The broker of this test process, installed on the session's Redis and prefix."""
@@ -45,14 +41,14 @@ def chain_redis(redis_url: str) -> Iterator[redis.Redis[bytes]]:
     setup = installed(redis_url)
     assert setup.config.redis_prefix == PREFIX, "the broker was set up before the worker tests"
     yield setup.client
-    _delete_prefix(setup.client)
+    delete_prefix(setup.client, PREFIX)
 
 
 @pytest.fixture(autouse=True)
 def clean_redis(chain_redis: redis.Redis[bytes]) -> Iterator[None]:
-    _delete_prefix(chain_redis)
+    delete_prefix(chain_redis, PREFIX)
     yield
-    _delete_prefix(chain_redis)
+    delete_prefix(chain_redis, PREFIX)
 
 
 @pytest.fixture

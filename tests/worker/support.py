@@ -16,20 +16,15 @@ from typing import Any
 
 from core.crypto import seal
 from core.db import fetch, fetch_one
-from core.keys import define_keys, parse_keys
+from core.keys import parse_keys
 from core.models import Found
 from core.store import SecretStore
+from tests.keys import KEY_1, KEYS_V1_V2
+from tests.support import ROOT, VENV_BIN
 from worker.chains import is_running
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
-
-KEY_1 = bytes(range(32))
-KEY_2 = bytes(range(1, 33))
-KEY_1_REPLACED = bytes(range(5, 37))
-# The deployment's keys in every test: rows are seeded under version 1 and
-# rotated onto version 2.
-KEYS_V1_V2 = define_keys({1: KEY_1, 2: KEY_2})
+# The deployment's keys in every test are KEYS_V1_V2: rows are seeded under
+# version 1 and rotated onto version 2.
 ROWS = 10_000
 
 

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from core.errors import SecretStoreError
-from tests.worker.support import ROOT, VENV_BIN
+from tests.support import ROOT, VENV_BIN
 from worker import middleware
 from worker.broker import installed
 from worker.chains import LINK_ACTORS, Link, is_running, lease_for, start_chain
@@ -215,6 +215,7 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("redis_state", ["refusing", "silent"])
 def test_with_redis_down_starting_a_chain_fails_fast_as_unavailable(
     redis_state: str, silent_port: int

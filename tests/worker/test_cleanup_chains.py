@@ -6,9 +6,13 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+import pytest
+
 from core.db import fetch
 from tests.worker.support import Process, seed_secrets, wait_until
 from worker.chains import ChainKind, is_running, start_chain
+
+pytestmark = pytest.mark.slow
 
 DAY_MS = 24 * 3600 * 1000
 BATCH = 50

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import asyncpg
+import pytest
 
 from core.db import fetch_one
 from tests.worker.support import (
@@ -28,6 +29,8 @@ from tests.worker.support import (
     wait_until,
 )
 from worker.chains import is_running, start_chain
+
+pytestmark = pytest.mark.slow
 
 
 async def rotated_rows() -> int:

@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Callable
 
 import asyncpg
+import pytest
 
 from tests.services import drop_database, migrate, with_database
 from tests.worker.support import Process, wait_until
 from worker.chains import is_running, start_chain
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_link_retries_a_database_that_is_not_there_yet_and_then_finishes(

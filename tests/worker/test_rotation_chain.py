@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from core.db import fetch
+from tests.keys import KEY_1_REPLACED, KEYS_V1_V2
 from tests.worker.support import (
-    KEY_1_REPLACED,
-    KEYS_V1_V2,
     ROWS,
     Process,
     assert_every_row_readable,
@@ -24,6 +25,8 @@ from tests.worker.support import (
     wait_until,
 )
 from worker.chains import is_running, start_chain
+
+pytestmark = pytest.mark.slow
 
 
 async def test_ten_concurrent_triggers_make_one_chain_that_rotates_every_row_once(

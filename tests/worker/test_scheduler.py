@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from core.db import fetch
+from tests.keys import KEY_1_REPLACED
+from tests.support import ROOT
 from tests.worker.support import (
-    KEY_1_REPLACED,
-    ROOT,
     Process,
     rotated_events,
     rotation_done,
@@ -92,6 +92,7 @@ def took_leadership(process: Process) -> bool:
     return any(r.get("event") == "scheduler leadership taken" for r in process.log_records())
 
 
+@pytest.mark.slow
 async def test_two_schedulers_restart_a_stalled_rotation_once_and_hand_over_leadership(
     spawn: Callable[..., Process], worker_env: dict[str, str]
 ) -> None:
@@ -123,6 +124,7 @@ async def test_two_schedulers_restart_a_stalled_rotation_once_and_hand_over_lead
     await wait_until(follower_leads, within=15)
 
 
+@pytest.mark.slow
 def test_the_scheduler_refuses_a_malformed_cron(worker_env: dict[str, str]) -> None:
     done = subprocess.run(
         scheduler_command(),

