@@ -243,6 +243,7 @@ def main() -> None:
         "REDIS_URL": c.REDIS_URL,
         "SECRET_STORE_KEYS": define_keys({1: os.urandom(32)}),
         "SECRET_STORE_ADMIN_TOKEN": admin,
+        "SECRET_STORE_SESSION_SECRET": os.urandom(32).hex(),
         "SECRET_STORE_REDIS_PREFIX": f"bench{os.getpid()}",
     }
     try:

@@ -23,6 +23,7 @@ from core.settings import (
     KEYS_FILE_VAR,
     KEYS_VAR,
     REDIS_URL_VAR,
+    SESSION_SECRET_VAR,
     Settings,
 )
 
@@ -45,6 +46,7 @@ def run_checks(environ: Mapping[str, str]) -> list[Check]:
         ("keys", check_keys),
         ("default TTL", check_default_ttl),
         ("settings", check_settings),
+        ("sessions", check_sessions),
         ("worker settings", check_worker_settings),
         ("database", check_database),
         ("redis", check_redis),
@@ -86,6 +88,15 @@ def check_settings(environ: Mapping[str, str]) -> str:
     return (
         f"PORT {web.port}, rotation batch {batches.rotation_batch_size}, "
         f"cleanup batch {batches.cleanup_batch_size}, bootstrap admin token {admin}"
+    )
+
+
+def check_sessions(environ: Mapping[str, str]) -> str:
+    session = Settings(environ).session
+    secret = "set" if session.secret else "not set (embedded: one per web process)"
+    return (
+        f"{SESSION_SECRET_VAR} {secret}; idle limit {session.idle_seconds} s,"
+        f" lifetime {session.lifetime_seconds} s"
     )
 
 

@@ -2,11 +2,13 @@
 
     data_dir/dev-keys      the development KEK, ``1:<base64>`` (0600), made on the first run
     data_dir/admin-token   the bootstrap admin token (0600), made on the first run
+    data_dir/session-secret  the dashboard's session secret (0600), made on the first run
     data_dir/dev.env       DATABASE_URL, REDIS_URL and SECRET_STORE_KEYS_FILE of the
                            running instance, for other ``secretstore`` commands (0600)
 
 Each file is made once and read on every later run, so a second run finds the
-same secrets under the same key and accepts the same token. The key sits next
+same secrets under the same key, accepts the same token and keeps its
+dashboard sessions. The key sits next
 to the data it protects: that is why this mode is for trying and developing
 only. A key or token set in the environment wins and nothing is written for it.
 """
@@ -23,11 +25,13 @@ from pathlib import Path
 
 from cli.output import fail
 from core.keys import KEYS_FILE_VAR, KEYS_VAR, KeyRing, generate_kek, load_keyring
+from core.settings import SESSION_SECRET_VAR
 
 KEYS_FILE = "dev-keys"
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 ENV_FILE = "dev.env"
 ADMIN_TOKEN_VAR = "SECRET_STORE_ADMIN_TOKEN"  # noqa: S105 - a variable's name
+SESSION_SECRET_FILE = "session-secret"  # noqa: S105 - a file name
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,18 @@ def dev_admin_token(data_dir: Path, environ: Mapping[str, str]) -> DevToken:
     if not token:
         fail(f"{path} is empty; delete it to have a new admin token made")
     return DevToken(token, f"kept in {path}")
+
+
+def dev_session_secret(data_dir: Path, environ: Mapping[str, str]) -> str:
+    """The operator's ``SECRET_STORE_SESSION_SECRET``, else the data directory's."""
+    secret = environ.get(SESSION_SECRET_VAR, "")
+    if secret:
+        return secret
+    path = data_dir / SESSION_SECRET_FILE
+    secret = _read_or_create(path, lambda: random_source.token_urlsafe(32) + "\n")
+    if not secret:
+        fail(f"{path} is empty; delete it to have a new session secret made")
+    return secret
 
 
 def write_env_file(data_dir: Path, values: Mapping[str, str]) -> Path:

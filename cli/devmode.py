@@ -37,6 +37,7 @@ from cli.devdata import (
     DevToken,
     dev_admin_token,
     dev_keys,
+    dev_session_secret,
     write_env_file,
 )
 from cli.embedded import (
@@ -48,9 +49,11 @@ from cli.embedded import (
 from cli.output import fail, redact_url
 from core.settings import (
     DATABASE_URL_VAR,
+    EMBEDDED_VAR,
     KEYS_FILE_VAR,
     PORT_VAR,
     REDIS_URL_VAR,
+    SESSION_SECRET_VAR,
     Settings,
 )
 
@@ -81,12 +84,14 @@ class Services:
 def run_dev(data_dir: Path, port: int) -> int:
     """Run the embedded default until interrupted; returns the exit status."""
     # The children would refuse a bad setting one by one; refuse it here, once,
-    # before anything is written.
-    settings = Settings({**os.environ, PORT_VAR: str(port)})
+    # before anything is written. The children run embedded (process_env), where
+    # a missing session secret is made below rather than refused.
+    settings = Settings({**os.environ, PORT_VAR: str(port), EMBEDDED_VAR: "1"})
     settings.check()
     data_dir = prepare_data_dir(data_dir)
     keys = dev_keys(data_dir, os.environ)
     token = dev_admin_token(data_dir, os.environ)
+    session_secret = dev_session_secret(data_dir, os.environ)
     commands = procfile_commands(ROOT / "Procfile")
     ensure_port_free(port)
 
@@ -105,7 +110,7 @@ def run_dev(data_dir: Path, port: int) -> int:
             typer.echo(migrated.stdout + migrated.stderr, err=True)
             fail("the database migrations failed")
         typer.echo("migrations:     applied")
-        env = process_env(os.environ, settings, services, keys, token, data_dir)
+        env = process_env(os.environ, settings, services, keys, token, data_dir, session_secret)
         shared = {DATABASE_URL_VAR: services.database_url, REDIS_URL_VAR: services.redis_url}
         if keys.generated_file is not None:
             shared[KEYS_FILE_VAR] = str(keys.generated_file)
@@ -213,10 +218,12 @@ def process_env(
     keys: DevKeys,
     token: DevToken,
     data_dir: Path,
+    session_secret: str,
 ) -> dict[str, str]:
     """The children's environment: this one's, with the services, key, token and port of dev."""
     env = dict(environ)
     env.update(keys.env)
+    env[SESSION_SECRET_VAR] = session_secret
     env.update(
         DATABASE_URL=services.database_url,
         REDIS_URL=services.redis_url,

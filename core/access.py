@@ -7,12 +7,23 @@ its patterns matches the namespace. Capabilities do not imply one another,
 except that ``admin`` is needed for keys, rotation, cleanup and tokens.
 :func:`authorize` is the one check every entry point makes: a missing
 capability or a namespace outside the patterns is ``forbidden``.
+
+Two rules keep a namespace-scoped admin inside its namespaces:
+
+- what acts on every namespace at once (rotation, cleanup) needs the
+  capability with the pattern ``*`` (:func:`authorize_everywhere`);
+- a token is seen and revoked, like it is granted, only by a principal whose
+  patterns cover all of its own (:func:`covers`).
+
+And one keeps a stolen short-lived token from minting a lasting one: a token
+expires no later than the principal that creates it (:func:`check_lifetime`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Literal, get_args
 
@@ -73,6 +84,8 @@ class Principal:
     name: str
     patterns: tuple[str, ...]
     capabilities: frozenset[Capability]
+    # None: never expires (the bootstrap admin, a token made without ttl)
+    expires_at: datetime | None = None
 
     @cached_property
     def scope(self) -> NamespaceScope:
@@ -83,6 +96,10 @@ class Principal:
 
     def may(self, capability: Capability, namespace: str) -> bool:
         return self.has(capability) and self.scope.contains(namespace)
+
+    def may_everywhere(self, capability: Capability) -> bool:
+        """Whether it holds ``capability`` over every namespace (the pattern ``*``)."""
+        return self.has(capability) and self.scope.is_everything
 
 
 def authorize(principal: Principal, capability: Capability, namespace: str | None = None) -> None:
@@ -97,6 +114,43 @@ def authorize(principal: Principal, capability: Capability, namespace: str | Non
         raise SecretStoreError("forbidden", f"this token may not access namespace '{namespace}'")
 
 
+def authorize_everywhere(principal: Principal, capability: Capability) -> None:
+    """Refuse unless ``principal`` holds ``capability`` with the pattern ``*``.
+
+    For what acts on every namespace at once: rotation rewraps, and cleanup
+    deletes, rows of every tenant, which an admin of ``acme:*`` must not touch.
+    """
+    authorize(principal, capability)
+    if not principal.may_everywhere(capability):
+        raise SecretStoreError(
+            "forbidden", f"'{capability}' over every namespace needs the pattern '*'"
+        )
+
+
+def covers(principal: Principal, patterns: Iterable[str]) -> bool:
+    """Whether every namespace any of ``patterns`` matches is one ``principal`` reaches."""
+    scope = principal.scope
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            # A prefix is covered only by a prefix of it: exact names never cover a prefix.
+            covered = any(pattern[:-1].startswith(prefix) for prefix in scope.prefixes)
+        else:
+            covered = scope.contains(pattern)
+        if not covered:
+            return False
+    return True
+
+
+def check_lifetime(principal: Principal, expires_at: datetime | None) -> None:
+    """Refuse a token (expiring at ``expires_at``, ``None``: never) that outlives its creator."""
+    if principal.expires_at is None:
+        return
+    if expires_at is None or expires_at > principal.expires_at:
+        raise SecretStoreError(
+            "forbidden", "a token cannot create one that expires later than itself"
+        )
+
+
 def check_grantable(
     principal: Principal, patterns: Iterable[str], capabilities: Iterable[Capability]
 ) -> None:
@@ -106,14 +160,8 @@ def check_grantable(
             raise SecretStoreError(
                 "forbidden", f"a token cannot grant the '{capability}' capability it lacks"
             )
-    scope = principal.scope
     for pattern in patterns:
-        if pattern.endswith("*"):
-            # A prefix is covered only by a prefix of it: exact names never cover a prefix.
-            covered = any(pattern[:-1].startswith(prefix) for prefix in scope.prefixes)
-        else:
-            covered = scope.contains(pattern)
-        if not covered:
+        if not covers(principal, [pattern]):
             raise SecretStoreError(
                 "forbidden", f"a token cannot grant namespace pattern '{pattern}' outside its own"
             )

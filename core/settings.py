@@ -10,7 +10,8 @@ the web process from signing anyone in. Each section is a frozen dataclass::
     settings.redis_url, settings.redis_prefix, settings.redis_key("dashboard", "sessions")
     settings.store                      # default TTL, bootstrap admin token
     settings.log_level
-    settings.web                        # port, session secret, embedded flag
+    settings.web                        # port, embedded flag
+    settings.session                    # the dashboard's session secret and lifetimes
     settings.batches                    # rotation and cleanup batch sizes
     settings.chains                     # leases, link limits, the broker
     settings.scheduler                  # the crons and the watchdog
@@ -50,6 +51,8 @@ DATA_DIR_VAR = "SECRET_STORE_DATA_DIR"
 ROTATION_BATCH_VAR = "SECRET_STORE_ROTATION_BATCH"
 CLEANUP_BATCH_VAR = "SECRET_STORE_CLEANUP_BATCH"
 SESSION_SECRET_VAR = "SECRET_STORE_SESSION_SECRET"  # noqa: S105 (a variable's name)
+SESSION_IDLE_VAR = "SECRET_STORE_SESSION_IDLE_SECONDS"
+SESSION_LIFETIME_VAR = "SECRET_STORE_SESSION_LIFETIME_SECONDS"
 EMBEDDED_VAR = "SECRET_STORE_EMBEDDED"
 CLEANUP_CRON_VAR = "SECRET_STORE_CLEANUP_CRON"
 ROTATION_CRON_VAR = "SECRET_STORE_ROTATION_CRON"
@@ -76,6 +79,8 @@ VARIABLES: tuple[str, ...] = (
     ROTATION_BATCH_VAR,
     CLEANUP_BATCH_VAR,
     SESSION_SECRET_VAR,
+    SESSION_IDLE_VAR,
+    SESSION_LIFETIME_VAR,
     CLEANUP_CRON_VAR,
     ROTATION_CRON_VAR,
     WATCHDOG_VAR,
@@ -98,6 +103,7 @@ SECTIONS = (
     "store",
     "log_level",
     "web",
+    "session",
     "batches",
     "chains",
     "scheduler",
@@ -109,6 +115,8 @@ _DECIMAL = re.compile(r"[0-9]+")
 # Dramatiq's maintenance chance is counted per million broker commands.
 _MAINTENANCE_SCALE = 1_000_000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A session record's MAC is only as strong as this secret is hard to guess.
+MIN_SESSION_SECRET = 32
 
 
 def _invalid(message: str) -> SecretStoreError:
@@ -192,10 +200,22 @@ class StoreSettings:
 @dataclass(frozen=True)
 class WebSettings:
     port: int
-    # Signs the dashboard's CSRF tokens; None: each process draws its own.
-    session_secret: str | None = field(repr=False)
     # Set by `secretstore dev`: the dashboard offers demo data.
     embedded: bool
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The dashboard's sessions: the secret that authenticates them, and how long they last."""
+
+    # Authenticates session records and signs CSRF tokens. None only in the
+    # embedded default started by hand without it (`secretstore dev` always
+    # sets it): each process then draws its own.
+    secret: str | None = field(repr=False)
+    # A session unused this long ends; every request moves this forward.
+    idle_seconds: int = 8 * 3600
+    # A session ends this long after its sign-in, however busy it is.
+    lifetime_seconds: int = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -303,8 +323,33 @@ class Settings:
     def web(self) -> WebSettings:
         return WebSettings(
             port=_positive_int(self._env, PORT_VAR, 8000),
-            session_secret=self._env.get(SESSION_SECRET_VAR) or None,
             embedded=self._env.get(EMBEDDED_VAR) == "1",
+        )
+
+    @cached_property
+    def session(self) -> SessionSettings:
+        """Refused without a secret outside the embedded default (``secretstore dev``).
+
+        With a random secret per process, a session written by one web process
+        is refused by the next and a restart signs everyone out: a missing
+        setting would show only once a second process is added. Refusing to
+        start shows it at once.
+        """
+        secret = self._env.get(SESSION_SECRET_VAR) or None
+        if secret is None and not self.web.embedded:
+            raise _invalid(
+                f"{SESSION_SECRET_VAR} is required: a random string of at least"
+                f" {MIN_SESSION_SECRET} characters, the same for every web process"
+            )
+        if secret is not None and len(secret) < MIN_SESSION_SECRET:
+            raise _invalid(f"{SESSION_SECRET_VAR} must be at least {MIN_SESSION_SECRET} characters")
+        defaults = SessionSettings(secret=None)
+        return SessionSettings(
+            secret=secret,
+            idle_seconds=_positive_int(self._env, SESSION_IDLE_VAR, defaults.idle_seconds),
+            lifetime_seconds=_positive_int(
+                self._env, SESSION_LIFETIME_VAR, defaults.lifetime_seconds
+            ),
         )
 
     @cached_property

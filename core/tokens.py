@@ -30,7 +30,9 @@ from core.access import (
     Principal,
     check_capability,
     check_grantable,
+    check_lifetime,
     check_pattern,
+    covers,
 )
 from core.errors import SecretStoreError
 from core.queries import api_tokens
@@ -112,7 +114,8 @@ class TokenService:
         created_by: str | None = None,
         grantor: Principal | None = None,
     ) -> CreatedToken:
-        """A new token. With a ``grantor``, it may hold only what the grantor holds."""
+        """A new token. With a ``grantor``, it may hold only what the grantor holds, and
+        expires no later than the grantor does."""
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME:
             raise invalid(f"token name must be 1-{MAX_TOKEN_NAME} characters")
         if has_control_character(name):
@@ -125,11 +128,12 @@ class TokenService:
         caps = sorted({check_capability(c) for c in capabilities}, key=CAPABILITIES.index)
         if ttl_ms is not None:
             check_duration_ms("ttl_ms", ttl_ms)
-        if grantor is not None:
-            check_grantable(grantor, patterns, caps)
-            created_by = created_by or grantor.token_id
         now = self._clock()
         expires_at = after_ms(now, ttl_ms) if ttl_ms is not None else None
+        if grantor is not None:
+            check_grantable(grantor, patterns, caps)
+            check_lifetime(grantor, expires_at)
+            created_by = created_by or grantor.token_id
         token = TOKEN_PREFIX + random_source.token_urlsafe(32)
         row = await api_tokens.insert(
             name=name,
@@ -142,11 +146,19 @@ class TokenService:
         )
         return CreatedToken(_info(row), token)
 
-    async def list(self) -> list[TokenInfo]:
-        return [_info(row) for row in await api_tokens.all_by_creation()]
+    async def list(self, *, viewer: Principal | None = None) -> list[TokenInfo]:
+        """Every token, or (with a ``viewer``) those whose patterns the viewer's cover."""
+        tokens = [_info(row) for row in await api_tokens.all_by_creation()]
+        if viewer is None:
+            return tokens
+        return [token for token in tokens if covers(viewer, token.namespaces)]
 
-    async def revoke(self, token_id: str) -> TokenInfo:
+    async def revoke(self, token_id: str, *, revoker: Principal | None = None) -> TokenInfo:
         """Revoke a token in every process: refused by this one once this returns.
+
+        With a ``revoker``, only a token whose patterns the revoker's cover
+        (``forbidden`` otherwise): an admin of ``acme:*`` cannot cut off another
+        tenant's tokens.
 
         The ``NOTIFY`` is part of the ``UPDATE``'s statement, so it is sent if
         and only if the revocation commits. When this process's cache is
@@ -159,6 +171,15 @@ class TokenService:
         except ValueError:
             raise SecretStoreError("not_found", "no such token") from None
         token_id = str(key)
+        if revoker is not None:
+            # Patterns never change after creation: checking before the UPDATE is safe.
+            found = await api_tokens.by_id(key)
+            if found is None:
+                raise SecretStoreError("not_found", "no such token")
+            if not covers(revoker, _info(found).namespaces):
+                raise SecretStoreError(
+                    "forbidden", "this token may not revoke a token outside its namespaces"
+                )
         notice = self.cache.expect(token_id) if self.cache.listening else None
         try:
             row = await api_tokens.revoke(key, self._clock(), CHANNEL)
@@ -194,6 +215,7 @@ class TokenService:
             name=info.name,
             patterns=info.namespaces,
             capabilities=frozenset(info.capabilities),
+            expires_at=info.expires_at,
         )
 
     async def authenticate(self, token: str) -> Principal | None:

@@ -17,3 +17,5 @@ KEY_1_REPLACED = bytes(range(5, 37))
 KEYS_V1_V2 = define_keys({1: KEY_1, 2: KEY_2})
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
+
+SESSION_SECRET = "test-session-secret-" + "s" * 32

@@ -12,6 +12,8 @@ from tests.services import create_database, drop_database
 
 pytestmark = pytest.mark.slow
 
+SESSION_SECRET = "check-config-session-secret-" + secrets.token_hex(16)
+
 
 def material_forms(raw: bytes) -> list[str]:
     """The spellings of a key that must never appear in output."""
@@ -38,6 +40,7 @@ def test_check_config_passes_with_a_complete_configuration(
     env = clean_env(
         SECRET_STORE_KEYS=define_keys({1: kek_1, 2: kek_2}),
         SECRET_STORE_DEFAULT_TTL_MS="86400000",
+        SECRET_STORE_SESSION_SECRET=SESSION_SECRET,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
     )
@@ -49,6 +52,7 @@ def test_check_config_passes_with_a_complete_configuration(
         "keys": "ok",
         "default TTL": "ok",
         "settings": "ok",
+        "sessions": "ok",
         "worker settings": "ok",
         "database": "ok",
         "redis": "ok",
@@ -56,13 +60,31 @@ def test_check_config_passes_with_a_complete_configuration(
     assert "active version 2" in result.stdout
     for form in material_forms(kek_1) + material_forms(kek_2):
         assert form not in result.stdout + result.stderr
+    assert SESSION_SECRET not in result.stdout + result.stderr
+
+
+def test_check_config_fails_without_a_session_secret(database_url: str, redis_url: str) -> None:
+    env = clean_env(
+        SECRET_STORE_KEYS=define_keys({1: secrets.token_bytes(32)}),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+    )
+
+    result = run_cli("check-config", env=env)
+
+    assert result.returncode != 0
+    assert lines_by_check(result.stdout)["sessions"] == "FAIL"
+    assert "SECRET_STORE_SESSION_SECRET" in result.stdout
 
 
 def test_check_config_reads_a_keys_file(tmp_path: Path, database_url: str, redis_url: str) -> None:
     keys_file = tmp_path / "keys"
     keys_file.write_text(define_keys({3: secrets.token_bytes(32)}) + "\n")
     env = clean_env(
-        SECRET_STORE_KEYS_FILE=str(keys_file), DATABASE_URL=database_url, REDIS_URL=redis_url
+        SECRET_STORE_KEYS_FILE=str(keys_file),
+        SECRET_STORE_SESSION_SECRET=SESSION_SECRET,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
     )
 
     result = run_cli("check-config", env=env)

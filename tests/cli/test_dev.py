@@ -228,7 +228,7 @@ def test_rotation_against_dev_completes_onto_the_added_key(scenario: DevScenario
 
 
 def test_dev_keeps_its_key_and_token_files_private(scenario: DevScenario) -> None:
-    for name in ("dev-keys", "admin-token", "dev.env"):
+    for name in ("dev-keys", "admin-token", "session-secret", "dev.env"):
         assert (scenario.data_dir / name).stat().st_mode & 0o077 == 0, name
 
 

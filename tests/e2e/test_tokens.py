@@ -80,3 +80,41 @@ def test_token_is_shown_once_limits_its_holder_and_revocation_signs_it_out(
     sign_in(reader, token_text)
     expect(reader.locator("#login-form-error")).to_contain_text("unauthorized")
     reader_context.close()
+
+
+def test_a_scoped_admin_sees_only_its_own_tokens_and_no_settings(
+    admin: Page, browser: Browser, deployment: str
+) -> None:
+    ns = namespace("scope")
+    page = admin
+    page.goto("/tokens")
+    page.fill("#token-name", "e2e-scoped-admin")
+    page.fill("#token-namespaces", f"{ns}:*")
+    page.check("#token-form input[name=capabilities][value=admin]")
+    page.fill("#token-ttl", "1")
+    page.click("#token-form button[type=submit]")
+    scoped_text = page.inner_text("#new-token-text")
+    page.fill("#token-name", "e2e-elsewhere")
+    page.fill("#token-namespaces", "e2e-elsewhere:*")
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#token-list")).to_contain_text("e2e-elsewhere")
+
+    scoped_context = browser.new_context(base_url=deployment)
+    scoped = scoped_context.new_page()
+    sign_in(scoped, scoped_text)
+    scoped.wait_for_url("**/secrets")
+    nav = scoped.locator(".mainnav")
+    expect(nav).to_contain_text("Tokens")
+    expect(nav).not_to_contain_text("Settings")
+    scoped.goto("/tokens")
+    expect(scoped.locator("#token-list")).to_contain_text("e2e-scoped-admin")
+    expect(scoped.locator("#token-list")).not_to_contain_text("e2e-elsewhere")
+    # A token it makes may not outlive it: "never" is refused next to the form.
+    scoped.fill("#token-name", "e2e-forever")
+    scoped.fill("#token-namespaces", f"{ns}:prod")
+    scoped.click("#token-form button[type=submit]")
+    expect(scoped.locator("#main")).to_contain_text("forbidden")
+    screenshot(scoped, "tokens-scoped-admin")
+    response = scoped.goto("/settings")
+    assert response is not None and response.status == 403
+    scoped_context.close()

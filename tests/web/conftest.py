@@ -24,7 +24,7 @@ from litestar.exceptions import LitestarDeprecationWarning
 from core.db import connect
 from core.keys import define_keys
 from core.runtime import build_runtime
-from tests.keys import ADMIN_TOKEN, KEY_1
+from tests.keys import ADMIN_TOKEN, KEY_1, SESSION_SECRET
 from tests.support import delete_prefix
 from web.app import create_app
 from web.ratelimit import FailureLimiter
@@ -52,6 +52,7 @@ def environ(database_url: str, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "SECRET_STORE_KEYS": define_keys({1: KEY_1}),
         "SECRET_STORE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SECRET_STORE_SESSION_SECRET": SESSION_SECRET,
         # The test's own, so failed-authentication counts and dashboard sessions
         # in Redis never carry over from one test (or test session) to another.
         "SECRET_STORE_REDIS_PREFIX": f"{session_prefix}-{uuid.uuid4().hex[:8]}",

@@ -43,3 +43,29 @@ async def snapshot() -> tuple[list[Any], list[Any], list[Any]]:
     events = await fetch("SELECT * FROM audit_events ORDER BY id")
     tokens = await fetch("SELECT * FROM api_tokens ORDER BY id")
     return [dict(r) for r in secrets], [dict(r) for r in events], [dict(r) for r in tokens]
+
+
+SESSION_COOKIE = "secretstore_session"
+CSRF_COOKIE = "secretstore_csrf"
+
+
+def csrf_header(client: httpx.AsyncClient) -> dict[str, str]:
+    """The header htmx sends with every state-changing dashboard request."""
+    return {"x-csrftoken": client.cookies.get(CSRF_COOKIE) or ""}
+
+
+async def sign_in(client: httpx.AsyncClient, token: str) -> str:
+    """Sign a dashboard client in with ``token``; returns its session cookie."""
+    await client.get("/login")
+    response = await client.post("/login", data={"token": token}, headers=csrf_header(client))
+    assert response.status_code == 303, response.text
+    cookie = client.cookies.get(SESSION_COOKIE)
+    assert cookie
+    return cookie
+
+
+async def signed_in(client: httpx.AsyncClient) -> bool:
+    """Whether the dashboard serves a page to this client (else it goes to /login)."""
+    response = await client.get("/secrets")
+    assert response.status_code in (200, 303), response.text
+    return response.status_code == 200

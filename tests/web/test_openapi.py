@@ -29,7 +29,7 @@ from core.errors import SecretStoreError
 from core.keys import define_keys
 from core.runtime import build_runtime
 from core.validation import MAX_METADATA_BYTES, MAX_VALUE_BYTES, check_name, check_namespace
-from tests.keys import ADMIN_TOKEN, KEY_1
+from tests.keys import ADMIN_TOKEN, KEY_1, SESSION_SECRET
 from web.api.fields import TOKEN_NAMESPACES_PATTERN
 from web.api.params import NAME_PATTERN, NAMESPACE_PATTERN
 from web.app import MAX_BODY_BYTES, create_app
@@ -146,7 +146,15 @@ CONFIG = SchemathesisConfig.from_dict(
 # the real one (``app=`` below), built inside the test session.
 schema = schemathesis.openapi.from_asgi(
     "/schema/openapi.json",
-    create_app(build_runtime({"SECRET_STORE_KEYS": define_keys({1: KEY_1})}), manage_pool=False),
+    create_app(
+        build_runtime(
+            {
+                "SECRET_STORE_KEYS": define_keys({1: KEY_1}),
+                "SECRET_STORE_SESSION_SECRET": SESSION_SECRET,
+            }
+        ),
+        manage_pool=False,
+    ),
     config=CONFIG,
 )
 
@@ -159,6 +167,7 @@ async def served_app(db_pool: str, redis_url: str) -> AsyncIterator[Litestar]:
         "REDIS_URL": redis_url,
         "SECRET_STORE_KEYS": define_keys({1: KEY_1}),
         "SECRET_STORE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SECRET_STORE_SESSION_SECRET": SESSION_SECRET,
     }
     session_pool, session_config = DB.pool, DB.config
     DB.pool = None

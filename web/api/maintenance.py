@@ -18,6 +18,7 @@ from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import JSONBody
 from msgspec import UnsetType
 
+from core.access import authorize_everywhere
 from core.validation import check_duration_ms
 from web.api.deps import Caller
 from web.api.schemas import (
@@ -53,12 +54,12 @@ class RotationController(Controller):
         description=(
             "`stale`: rows below the active version whose key is still configured;"
             " `orphans`: rows whose key version is no longer configured; `running`: whether"
-            " a rotation chain is running. Capability `admin`."
+            " a rotation chain is running. Capability `admin` with the pattern `*`."
         ),
         responses=error_responses("invalid_keys"),
     )
     async def rotation_status(self, caller: NamedDependency[Caller]) -> RotationRead:
-        caller.authorize("admin")
+        authorize_everywhere(caller.principal, "admin")
         status = await caller.store.rotation_status()
         running: bool = await sync_to_thread(is_running, "rotation")
         return RotationRead(
@@ -76,12 +77,12 @@ class RotationController(Controller):
         summary="Start (or join) the rotation chain",
         description=(
             "`started` is false when a chain was already running; calling again is safe."
-            " Capability `admin`."
+            " Capability `admin` with the pattern `*`."
         ),
         responses=error_responses("invalid_keys"),
     )
     async def start_rotation(self, caller: NamedDependency[Caller]) -> RotationStartRead:
-        caller.authorize("admin")
+        authorize_everywhere(caller.principal, "admin")
         # Read first: with a bad key configuration nothing is enqueued (503 invalid_keys).
         status = await caller.store.rotation_status()
         started = await _start("rotation", caller.actor)
@@ -98,7 +99,7 @@ class CleanupController(Controller):
         summary="Start the cleanup chain for long-expired secrets",
         description=(
             "Deletes secrets whose expiry passed more than `retention_ms` ago (default 30 days)."
-            " The body may be left out. Capability `admin`."
+            " The body may be left out. Capability `admin` with the pattern `*`."
         ),
         responses=error_responses("value_too_large"),
         operation_class=OptionalBodyOperation,
@@ -108,7 +109,7 @@ class CleanupController(Controller):
         caller: NamedDependency[Caller],
         data: JSONBody[CleanupCreate | None] = None,
     ) -> CleanupStartRead:
-        caller.authorize("admin")
+        authorize_everywhere(caller.principal, "admin")
         started = await _start("cleanup_secrets", caller.actor, _retention(data))
         return CleanupStartRead(started=started)
 
@@ -118,7 +119,7 @@ class CleanupController(Controller):
         summary="Start the cleanup chain for old audit events",
         description=(
             "Deletes events older than `retention_ms` (default 180 days). The body may be"
-            " left out. Capability `admin`."
+            " left out. Capability `admin` with the pattern `*`."
         ),
         responses=error_responses("value_too_large"),
         operation_class=OptionalBodyOperation,
@@ -128,7 +129,7 @@ class CleanupController(Controller):
         caller: NamedDependency[Caller],
         data: JSONBody[CleanupCreate | None] = None,
     ) -> CleanupStartRead:
-        caller.authorize("admin")
+        authorize_everywhere(caller.principal, "admin")
         started = await _start("cleanup_events", caller.actor, _retention(data))
         return CleanupStartRead(started=started)
 

@@ -1,8 +1,10 @@
 """``/api/v1/tokens``: create (shown once), list and revoke API tokens (capability ``admin``).
 
 A token can only create tokens no more powerful than itself: every capability
-and every namespace pattern it grants must be one it holds. Otherwise an admin
-token scoped to ``acme:*`` could mint a ``*`` token and step outside its scope.
+and every namespace pattern it grants must be one it holds, and the new token
+expires no later than it does. Otherwise an admin token scoped to ``acme:*``
+could mint a ``*`` token and step outside its scope, or a stolen one-hour token
+a lasting one. Likewise it lists and revokes only tokens its patterns cover.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class TokenController(Controller):
         summary="Create a token (its text is in this answer only)",
         description=(
             "Only a hash of the token is stored. The new token may hold only capabilities and"
-            " namespaces the caller holds. Capability `admin`."
+            " namespaces the caller holds, and expires no later than the caller (403 otherwise)."
+            " Capability `admin`."
         ),
         responses=error_responses("value_too_large"),
     )
@@ -57,19 +60,24 @@ class TokenController(Controller):
 
     @get(
         summary="List tokens (never their text)",
-        description="Revoked and expired tokens are listed too. Capability `admin`.",
+        description=(
+            "Revoked and expired tokens are listed too; only tokens whose patterns the"
+            " caller's cover. Capability `admin`."
+        ),
         responses=error_responses(),
     )
     async def list_tokens(self, caller: NamedDependency[Caller]) -> TokenListRead:
         caller.authorize("admin")
-        return TokenListRead(items=[TokenRead.of(info) for info in await caller.tokens.list()])
+        tokens = await caller.tokens.list(viewer=caller.principal)
+        return TokenListRead(items=[TokenRead.of(info) for info in tokens])
 
     @delete(
         "/{token_id:str}",
         status_code=200,
         summary="Revoke a token",
         description=(
-            "Refused from the next request on. Revoking twice is harmless. Capability `admin`."
+            "Refused from the next request on. Revoking twice is harmless. Only a token whose"
+            " patterns the caller's cover (403 otherwise). Capability `admin`."
         ),
         responses=error_responses("not_found"),
     )
@@ -79,4 +87,4 @@ class TokenController(Controller):
         caller: NamedDependency[Caller],
     ) -> TokenRevokedRead:
         caller.authorize("admin")
-        return TokenRevokedRead.of(await caller.tokens.revoke(token_id))
+        return TokenRevokedRead.of(await caller.tokens.revoke(token_id, revoker=caller.principal))

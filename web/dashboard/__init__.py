@@ -13,10 +13,10 @@ action is an htmx request that swaps the part of the page it changes.
 
 Caveats:
 
-- CSRF tokens are signed with ``SECRET_STORE_SESSION_SECRET``. Without it each
-  process draws a random secret at start, so a page served by one web process
-  cannot post to another and a restart invalidates open pages: set it when
-  running more than one web process.
+- Session records and CSRF tokens are authenticated with
+  ``SECRET_STORE_SESSION_SECRET``, which every web process must share: the
+  app refuses to start without it, except in the embedded default, where
+  ``secretstore dev`` keeps one in the data directory.
 - The pages send no inline script or style: the app's Content-Security-Policy
   forbids both, so behaviour lives in ``/static/app.js`` and htmx is configured
   without ``eval``.
@@ -47,7 +47,13 @@ from web.dashboard.context import provide_viewer
 from web.dashboard.errors import EXCEPTION_HANDLERS
 from web.dashboard.present import FILTERS, GLOBALS, duration_text
 from web.dashboard.render import DashboardOptions
-from web.dashboard.session import SessionStorePlugin, secure_cookies_middleware, session_config
+from web.dashboard.session import (
+    DashboardSessionConfig,
+    SessionRecordsPlugin,
+    secure_cookies_middleware,
+    session_config,
+)
+from web.dashboard.session_records import SessionSeal, session_records
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -72,7 +78,9 @@ def _template_engine(runtime: Runtime) -> Callable[[JinjaTemplateEngine], None]:
     return configure
 
 
-def dashboard_router(options: DashboardOptions, csrf: CSRFConfig) -> Router:
+def dashboard_router(
+    options: DashboardOptions, csrf: CSRFConfig, sessions: DashboardSessionConfig
+) -> Router:
     """The pages; every route but the login ones takes the signed-in ``viewer``.
 
     The session and CSRF middleware sit on this router rather than on the app:
@@ -96,7 +104,7 @@ def dashboard_router(options: DashboardOptions, csrf: CSRFConfig) -> Router:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             secure_cookies_middleware,
-            session_config().middleware,
+            sessions.middleware,
             DefineMiddleware(CSRFMiddleware, config=csrf),
         ],
         dependencies={"options": Provide(lambda: options, use_cache=True, sync_to_thread=False)},
@@ -109,7 +117,17 @@ def dashboard_router(options: DashboardOptions, csrf: CSRFConfig) -> Router:
 def dashboard_parts(runtime: Runtime) -> DashboardParts:
     settings = runtime.settings
     options = DashboardOptions(embedded=settings.web.embedded)
-    secret = settings.web.session_secret or random_source.token_hex(32)
+    session = settings.session
+    # Only the embedded default started without `secretstore dev` gets here
+    # without a secret (core.settings refuses it anywhere else).
+    secret = session.secret or random_source.token_hex(32)
+    records = session_records(settings.redis_url, settings.redis_key("dashboard", "sessions"))
+    seal = SessionSeal.of(
+        secret,
+        settings.store.admin_token,
+        idle_seconds=session.idle_seconds,
+        lifetime_seconds=session.lifetime_seconds,
+    )
     static = create_static_files_router(
         path="/static",
         directories=[STATIC],
@@ -123,11 +141,11 @@ def dashboard_parts(runtime: Runtime) -> DashboardParts:
         cookie_samesite="strict",
     )
     return DashboardParts(
-        route_handlers=[dashboard_router(options, csrf), static],
+        route_handlers=[dashboard_router(options, csrf, session_config(seal, records)), static],
         plugins=[
             HTMXPlugin(HTMXConfig(set_request_class_globally=False)),
             # Under the deployment's Redis prefix, like its queues and leases.
-            SessionStorePlugin(settings.redis_url, settings.redis_key("dashboard", "sessions")),
+            SessionRecordsPlugin(records),
         ],
         template_config=TemplateConfig(
             directory=TEMPLATES,

@@ -5,9 +5,11 @@ namespace looked at). The token itself is never stored: every request turns
 the id back into a principal through ``TokenService.principal``, so revoking
 or expiring a token ends its sessions at once.
 
-Sessions live in Redis when ``REDIS_URL`` is set, so every web process sees
-every session; without Redis (a single process in development) they live in
-memory and end with the process.
+How a session is stored and checked (a hashed key, a MAC, an idle limit, an
+absolute lifetime, the binding to the bootstrap admin token) is
+:mod:`web.dashboard.session_records`. Records live in Redis when ``REDIS_URL``
+is set, so every web process sees every session; without Redis (a single
+process in development) they live in memory and end with the process.
 """
 
 from __future__ import annotations
@@ -23,34 +25,52 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.plugins import InitPluginProtocol
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.types import Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.dataclass import extract_dataclass_items
-from redis.asyncio import Redis as AsyncRedis
+
+from web.dashboard.session_records import SessionRecords, SessionSeal
 
 if TYPE_CHECKING:
     from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
     from litestar.types import ASGIApp
 
-SESSION_STORE = "dashboard-sessions"
 SESSION_COOKIE = "secretstore_session"
-# A working day; every response slides the expiry forward.
-SESSION_MAX_AGE = 8 * 3600
 # Set by login: the next response stores the session under a fresh id.
 RENEW_ID = "_renew_id"
+# Where a request keeps the sign-in time of the session it loaded.
+_CREATED = "dashboard_session_created"
 
 
 class DashboardSessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side backend with two changes.
+    """Litestar's server-side backend, storing :mod:`~web.dashboard.session_records`.
 
     - An empty session is not stored: anonymous page views (the login page)
       would otherwise leave one store entry each.
-    - A login renews the session id, so an id planted in a browser before the
-      login (session fixation) never becomes an authenticated session.
+    - A login renews the session id, and so does any session data written
+      without a loaded session, so an id planted in a browser (session
+      fixation) never becomes an authenticated session.
+    - A loaded session is written back only over its own record: once signed
+      out, a request still in flight cannot bring it back.
     """
+
+    config: DashboardSessionConfig
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key)
+        if not session_id:
+            return {}
+        seal, records = self.config.parts()
+        key = seal.key(session_id)
+        record = await records.read(key)
+        opened = seal.open(key, record) if record is not None else None
+        if opened is None:
+            return {}
+        data, created = opened
+        connection.scope.setdefault("state", {})[_CREATED] = created
+        return data
 
     async def store_in_message(
         self,
@@ -58,72 +78,72 @@ class DashboardSessionBackend(ServerSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
+        seal, records = self.config.parts()
         cookie_id = connection.cookies.get(self.config.key)
-        has_cookie = bool(cookie_id) and cookie_id != "null"
+        old_key = seal.key(cookie_id) if cookie_id and cookie_id != "null" else None
         if scope_session is Empty or not scope_session:
-            if has_cookie:
-                await super().store_in_message(Empty, message, connection)
+            if old_key is not None:
+                await records.remove(old_key)
+                self._set_cookie(message, None)
             return
         data = dict(scope_session) if isinstance(scope_session, dict) else {}
         renew = bool(data.pop(RENEW_ID, False))
-        store = self.config.get_store_from_app(connection.scope["app"])
-        if renew or not has_cookie:
-            if has_cookie and cookie_id:
-                await self.delete(cookie_id, store=store)
+        created = connection.scope.get("state", {}).get(_CREATED)
+        if renew or created is None or old_key is None:
+            if old_key is not None:
+                await records.remove(old_key)
             session_id = self.generate_session_id()
+            key, created, existing = seal.key(session_id), seal.clock(), False
         else:
-            session_id = str(cookie_id)
-        await self.set(session_id, self.serialize_data(data, connection.scope), store=store)
+            session_id, key, existing = str(cookie_id), old_key, True
+        record = seal.seal(key, data, created)
+        stored = await records.write(key, record, seal.ttl_ms(created), existing=existing)
+        self._set_cookie(message, session_id if stored else None)
+
+    def _set_cookie(self, message: Message, session_id: str | None) -> None:
+        """The session's cookie, or (``None``) one that deletes it from the browser."""
         params = dict(
             extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys())
         )
+        if session_id is None:
+            params.update(max_age=0, expires=0)
         MutableScopeHeaders.from_message(message).add(
             "Set-Cookie",
-            Cookie(value=session_id, key=self.config.key, **params).to_header(header=""),
+            Cookie(value=session_id or "", key=self.config.key, **params).to_header(header=""),
         )
 
 
 @dataclass
 class DashboardSessionConfig(ServerSideSessionConfig):
     _backend_class = DashboardSessionBackend
+    seal: SessionSeal | None = None
+    records: SessionRecords | None = None
+
+    def parts(self) -> tuple[SessionSeal, SessionRecords]:
+        if self.seal is None or self.records is None:
+            raise RuntimeError("DashboardSessionConfig needs a seal and records")
+        return self.seal, self.records
 
 
-def session_config() -> DashboardSessionConfig:
+def session_config(seal: SessionSeal, records: SessionRecords) -> DashboardSessionConfig:
     return DashboardSessionConfig(
         key=SESSION_COOKIE,
-        store=SESSION_STORE,
-        max_age=SESSION_MAX_AGE,
+        max_age=seal.idle_seconds,
         httponly=True,
         samesite="strict",
+        seal=seal,
+        records=records,
     )
 
 
-def session_store(redis_url: str | None, namespace: str) -> Store:
-    """Sessions in Redis under the key ``namespace``, or in memory without Redis."""
-    if redis_url:
-        # from_url, not RedisStore.with_client: the latter always passes a TCP
-        # port, which a unix-socket URL (the embedded default's Redis) refuses.
-        client = AsyncRedis.from_url(redis_url)
-        return RedisStore(redis=client, namespace=namespace, handle_client_shutdown=True)
-    return MemoryStore()
+class SessionRecordsPlugin(InitPluginProtocol):
+    """Closes the session records' connection when the app shuts down."""
 
-
-class SessionStorePlugin(InitPluginProtocol):
-    """Registers the session store with the app, which then closes it on shutdown."""
-
-    def __init__(self, redis_url: str | None, namespace: str) -> None:
-        self._redis_url = redis_url
-        self._namespace = namespace
+    def __init__(self, records: SessionRecords) -> None:
+        self._records = records
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        store = session_store(self._redis_url, self._namespace)
-        stores = app_config.stores
-        if stores is None:
-            app_config.stores = {SESSION_STORE: store}
-        elif isinstance(stores, dict):
-            stores[SESSION_STORE] = store
-        else:
-            stores.register(SESSION_STORE, store, allow_override=True)
+        app_config.on_shutdown.append(self._records.close)
         return app_config
 
 

@@ -1,4 +1,7 @@
-"""The settings page (admin): key versions, rotation with live progress, cleanup, demo data.
+"""The settings page: key versions, rotation with live progress, cleanup, demo data.
+
+Each of its actions acts on every namespace, so the page needs ``admin`` with
+the pattern ``*`` (``core.access.authorize_everywhere``), as the API does.
 
 Rotation and cleanup run as worker chains; this page only starts them
 (``worker.chains.start_chain``) and reads progress from the store. While a
@@ -16,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
+from core.access import authorize_everywhere
 from core.errors import SecretStoreError
 from core.maintenance import EVENTS_RETENTION_MS, SECRETS_RETENTION_MS
 from web.dashboard.context import Viewer
@@ -61,7 +65,7 @@ async def _rotation(viewer: Viewer) -> dict[str, Any]:
 async def settings_index(
     viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
 ) -> Template:
-    viewer.authorize("admin")
+    authorize_everywhere(viewer.principal, "admin")
     rotation = await _rotation(viewer)
     return await page(
         viewer,
@@ -77,7 +81,7 @@ async def settings_index(
 
 @get("/settings/rotation")
 async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.authorize("admin")
+    authorize_everywhere(viewer.principal, "admin")
     rotation = await _rotation(viewer)
     if rotation["running"]:
         return fragment("settings/_rotation.html", rotation=rotation, polling=True)
@@ -90,7 +94,7 @@ async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
 
 @post("/settings/rotation", status_code=200)
 async def rotation_start(viewer: NamedDependency[Viewer]) -> Template:
-    viewer.authorize("admin")
+    authorize_everywhere(viewer.principal, "admin")
     started = await sync_to_thread(start_chain, "rotation", actor=viewer.actor)
     rotation = await _rotation(viewer)
     # Poll from here even if the chain already finished: the first poll then
@@ -109,7 +113,7 @@ async def cleanup_start(
     kind: FromPath[str],
     data: URLEncodedBody[CleanupForm],
 ) -> Template:
-    viewer.authorize("admin")
+    authorize_everywhere(viewer.principal, "admin")
     if kind not in CLEANUPS:
         raise SecretStoreError("not_found", "no such cleanup")
     chain, _ = CLEANUPS[kind]
@@ -124,7 +128,7 @@ async def cleanup_start(
 async def seed_demo_data(
     viewer: NamedDependency[Viewer], options: NamedDependency[DashboardOptions]
 ) -> Template:
-    viewer.authorize("admin")
+    authorize_everywhere(viewer.principal, "admin")
     if not options.embedded:
         raise SecretStoreError("not_found", "demo data is offered only in the embedded default")
     count = await seed_demo(viewer.runtime.store, actor=viewer.actor)

@@ -1,4 +1,7 @@
-"""The tokens page (admin): create a token (its text shown once), list, revoke."""
+"""The tokens page (admin): create a token (its text shown once), list, revoke.
+
+An admin sees and revokes only the tokens its patterns cover (core.access.covers).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ CHANGED = "tokens-changed"
 
 
 async def _tokens(viewer: Viewer) -> dict[str, Any]:
-    tokens = await viewer.runtime.tokens.list()
+    tokens = await viewer.runtime.tokens.list(viewer=viewer.principal)
     now = utc_now()
     # Newest first: the one just created is at the top.
     rows = [(token, token.state(now)) for token in reversed(tokens)]
@@ -66,7 +69,7 @@ async def token_revoke(viewer: NamedDependency[Viewer], token_id: FromPath[str])
     viewer.authorize("admin")
     # Revoking the token this session signed in with is allowed (the
     # confirmation says so): the next request finds no principal and signs out.
-    token = await viewer.runtime.tokens.revoke(token_id)
+    token = await viewer.runtime.tokens.revoke(token_id, revoker=viewer.principal)
     return fragment(
         "tokens/_row.html",
         token=token,
