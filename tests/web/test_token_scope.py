@@ -8,12 +8,14 @@ answer alike.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import httpx
 import redis
 from litestar import Litestar
 
+from tests.keys import ADMIN_TOKEN
 from tests.web.conftest import ClientFactory
 from tests.web.support import assert_error, csrf_header, sign_in, snapshot
 from worker.chains import is_running
@@ -171,3 +173,15 @@ async def test_the_dashboard_refuses_a_token_outliving_its_creator(
         )
         assert response.status_code == 403, response.text
     assert await snapshot() == before
+
+
+async def test_the_dashboard_creates_a_token_with_one_capability_ticked(
+    app: Litestar, make_client: ClientFactory
+) -> None:
+    browser = await make_client(app, token=None)
+    await sign_in(browser, ADMIN_TOKEN)
+    form = {"name": "reader", "namespaces": "acme:*", "capabilities": "read", "ttl_days": ""}
+    response = await browser.post("/tokens", data=form, headers=csrf_header(browser))
+    assert response.status_code == 200, response.text
+    tokens = (await snapshot())[2]
+    assert [json.loads(t["capabilities"]) for t in tokens if t["name"] == "reader"] == [["read"]]

@@ -50,8 +50,13 @@ class SecretUpdateForm:
 class TokenCreateForm:
     name: str = ""
     namespaces: str = ""
-    capabilities: list[str] = field(default_factory=list)
+    # A form sends one ticked box as a string and several as a list.
+    capabilities: list[str] | str = field(default_factory=list)
     ttl_days: str = ""
+
+    @property
+    def capability_list(self) -> list[str]:
+        return [self.capabilities] if isinstance(self.capabilities, str) else self.capabilities
 
 
 @dataclass

@@ -55,7 +55,7 @@ async def token_create(
     created = await viewer.runtime.tokens.create(
         data.name.strip(),
         parse_patterns(data.namespaces),
-        list(data.capabilities),
+        data.capability_list,
         ttl_ms=parse_token_ttl(data.ttl_days),
         grantor=viewer.principal,
     )
