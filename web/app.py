@@ -108,7 +108,10 @@ What this API adds to the contract of shared/API.md:
   is 429 `rate_limited` with `Retry-After`. No token at all is not counted, and
   a valid token is never refused.
 - A token can only create tokens holding capabilities and namespace patterns
-  it holds itself (403 `forbidden` otherwise).
+  it holds itself, expiring no later than itself (403 `forbidden` otherwise);
+  it lists and revokes only tokens whose patterns its own cover.
+- Rotation and cleanup need `admin` with the pattern `*` (403 `forbidden` for a
+  namespace-scoped admin).
 - `GET /rotation` is 503 `unavailable` while Redis cannot be reached.
 - A server bug is 500 `{{"code": "internal_error"}}`, on purpose not one of
   API.md's codes, so that it is never taken for a domain answer.
