@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from secretstore_client import SecretStoreClient
+
 from tests.client.support import ADMIN_TOKEN, namespace, web_process
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from secretstore_client import (
     Conflict,
     NotFound,
     Secret,
     SecretStoreClient,
 )
+
 from tests.client.support import before_versions, versions_pending
 
 HOSTILE = "line one\nline 'two' \"three\" `four` $HOME ${HOME} \\ # x  ünïcode  "
@@ -55,7 +55,7 @@ def test_names_and_namespaces_are_sent_percent_encoded(client: SecretStoreClient
 def test_put_with_ttl_sets_the_expiry_and_none_clears_it(
     client: SecretStoreClient, ns: str
 ) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     expiring = client.put(ns, "TOKEN", "v", ttl_ms=3_600_000)
     assert expiring.expires_at is not None
     assert before + timedelta(minutes=59) < expiring.expires_at < before + timedelta(minutes=61)
