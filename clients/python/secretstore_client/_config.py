@@ -22,7 +22,7 @@ def resolve(
     url = url or env.get(URL_VARIABLE) or DEFAULT_URL
     token = token or env.get(TOKEN_VARIABLE)
     if not token:
-        raise ConfigurationError(f"no API token: set {TOKEN_VARIABLE} or pass token=")
+        raise ConfigurationError(f"no API token: {TOKEN_VARIABLE} is not set")
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"{URL_VARIABLE} must start with http:// or https://")
     return url.rstrip("/"), token
@@ -38,4 +38,6 @@ def headers(token: str) -> dict[str, str]:
 
 def as_error(error: httpx.TransportError, url: str) -> SecretStoreError:
     reason = str(error) or type(error).__name__
-    return Unreachable(f"the secret store at {url} could not be reached ({reason})")
+    # Only where it was going: a URL may carry a user and password.
+    where = httpx.URL(url).copy_with(username=None, password=None, query=None)
+    return Unreachable(f"the secret store at {where} could not be reached ({reason})")
