@@ -93,3 +93,18 @@ def test_both_wheels_ship_the_typed_package(tmp_path: Path) -> None:
         assert {"secretstore_client/py.typed", "secretstore_client/client.py"} <= shipped
         # Not a second copy under its source path.
         assert not any(name.startswith("clients/") for name in shipped)
+
+
+def test_the_readme_example_runs_against_the_service(
+    service: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (CLIENT / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("SECRET_STORE_URL", service)
+    monkeypatch.setenv("SECRET_STORE_TOKEN", ADMIN_TOKEN)
+
+    exec(compile(example, "README.md", "exec"), {})
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("postgres://db/app ")
+    assert printed[1].startswith("DATABASE_URL active None")
