@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cli import maintenance_commands, token_commands
+from cli import client_commands, maintenance_commands, token_commands
 from cli.checks import run_checks
 from cli.database import run_migrations
 from cli.output import fail, reported_errors, require_env
@@ -101,6 +101,7 @@ app.add_typer(token_commands.app, name="token")
 app.command("rotate")(maintenance_commands.rotate)
 app.command("status")(maintenance_commands.status)
 app.command("cleanup")(maintenance_commands.cleanup)
+app.add_typer(client_commands.app, name="secrets")
 
 
 if __name__ == "__main__":
