@@ -75,4 +75,4 @@ async def db(db_pool: str) -> AsyncIterator[str]:
     yield db_pool
     from core.db import fetch
 
-    await fetch("TRUNCATE secrets, audit_events, api_tokens")
+    await fetch("TRUNCATE secrets, secret_versions, audit_events, api_tokens")

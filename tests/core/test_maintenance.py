@@ -21,13 +21,18 @@ async def seed(store: SecretStore, count: int, prefix: str = "s") -> None:
 async def make_orphans(count: int, version: int = 7) -> None:
     """Rows under a version that is not configured, with ids sorting first."""
     await fetch(
-        "INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce, wrapped_dek,"
-        " dek_nonce, key_version, created_at, updated_at)"
+        "INSERT INTO secrets (id, namespace, name, created_at, updated_at, current_version)"
         " SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'orphans',"
-        " 'o' || g, '\\x00', '\\x00', '\\x00', '\\x00', $1, now(), now()"
-        " FROM generate_series(1, $2) AS g",
-        version,
+        " 'o' || g, now(), now(), 1 FROM generate_series(1, $1) AS g",
         count,
+    )
+    await fetch(
+        "INSERT INTO secret_versions (secret_id, version, ciphertext, value_nonce, wrapped_dek,"
+        " dek_nonce, key_version, aad_layout, created_at)"
+        " SELECT id, 1, '\\x00', '\\x00', '\\x00', '\\x00', $1, 2, now() FROM secrets"
+        " WHERE namespace = 'orphans' AND NOT EXISTS"
+        " (SELECT FROM secret_versions v WHERE v.secret_id = secrets.id)",
+        version,
     )
 
 
@@ -52,13 +57,13 @@ async def test_rotation_rewraps_in_place_and_keeps_values_and_updated_at(
     before = {
         r["name"]: r
         for r in await fetch(
-            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM secrets"
+            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM (SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s JOIN secret_versions v ON v.secret_id = s.id) AS secrets"
         )
     }
     keys.set({1: KEY_1, 2: KEY_2})
     batch = await store.rotate_batch(limit=100, actor="tok")
     assert (batch.rotated, batch.skipped, batch.is_done) == (5, 0, True)
-    after = {r["name"]: r for r in await fetch("SELECT * FROM secrets")}
+    after = {r["name"]: r for r in await fetch("SELECT * FROM (SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s JOIN secret_versions v ON v.secret_id = s.id) AS secrets")}
     for name, row in after.items():
         assert row["key_version"] == 2
         assert row["ciphertext"] == before[name]["ciphertext"]

@@ -169,7 +169,7 @@ async def served_app(db_pool: str, redis_url: str) -> AsyncIterator[Litestar]:
     finally:
         schemathesis_asgi.shutdown_lifespans()
         DB.pool, DB.config = session_pool, session_config
-        await fetch("TRUNCATE secrets, audit_events, api_tokens")
+        await fetch("TRUNCATE secrets, secret_versions, audit_events, api_tokens")
 
 
 @schema.parametrize()
