@@ -11,6 +11,11 @@ from tests.core.conftest import KEY_1, KEY_2, KEY_3, FakeClock, MutableKeys
 
 NS = "acme"
 DAY_MS = 24 * 3600 * 1000
+# Every stored version with its secret's name and updated_at.
+STORED = (
+    "(SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s"
+    " JOIN secret_versions v ON v.secret_id = s.id) AS secrets"
+)
 
 
 async def seed(store: SecretStore, count: int, prefix: str = "s") -> None:
@@ -57,13 +62,13 @@ async def test_rotation_rewraps_in_place_and_keeps_values_and_updated_at(
     before = {
         r["name"]: r
         for r in await fetch(
-            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM (SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s JOIN secret_versions v ON v.secret_id = s.id) AS secrets"
+            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM " + STORED
         )
     }
     keys.set({1: KEY_1, 2: KEY_2})
     batch = await store.rotate_batch(limit=100, actor="tok")
     assert (batch.rotated, batch.skipped, batch.is_done) == (5, 0, True)
-    after = {r["name"]: r for r in await fetch("SELECT * FROM (SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s JOIN secret_versions v ON v.secret_id = s.id) AS secrets")}
+    after = {r["name"]: r for r in await fetch("SELECT * FROM " + STORED)}
     for name, row in after.items():
         assert row["key_version"] == 2
         assert row["ciphertext"] == before[name]["ciphertext"]
