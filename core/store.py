@@ -23,7 +23,6 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Generic, cast
@@ -33,7 +32,6 @@ import asyncpg
 from core import audit, lifecycle, maintenance
 from core.access import EVERYTHING, NamespaceScope
 from core.coalesce import Coalescer
-from core.crypto import InvalidCiphertext, Location, SealedSecret, open_sealed
 from core.cursor import Position
 from core.db import in_transaction
 from core.errors import SecretStoreError
@@ -60,8 +58,9 @@ from core.models import (
     Unset,
     VersionInfo,
 )
+from core.opening import open_row, secret_info
 from core.queries import secret_rows
-from core.timeutil import Clock, after_ms, is_expired, utc_now
+from core.timeutil import Clock, after_ms, utc_now
 from core.validation import (
     DEFAULT_PAGE_LIMIT,
     Order,
@@ -75,7 +74,7 @@ from core.validation import (
     check_version,
     invalid,
 )
-from core.valuewrite import NO_PRECONDITION, Places, Precondition, write_value
+from core.valuewrite import NO_PRECONDITION, Places, Precondition, value_write, write_value
 
 log = logging.getLogger("secretstore.store")
 
@@ -167,7 +166,8 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             self._places,
             keyring,
             value,
-            self._value_write(
+            value_write(
+                self._max_versions,
                 namespace,
                 name,
                 now,
@@ -206,7 +206,8 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             self._places,
             keyring,
             old.secret.value,
-            self._value_write(
+            value_write(
+                self._max_versions,
                 namespace,
                 name,
                 now,
@@ -218,40 +219,6 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             ),
         )
         return PutResult(self._info(row), is_new=False)
-
-    def _value_write(
-        self,
-        namespace: str,
-        name: str,
-        now: datetime,
-        actor: str | None,
-        precondition: Precondition,
-        *,
-        metadata_json: str | None = None,
-        keep_metadata: bool = False,
-        expires_at: datetime | None = None,
-        keep_expiry: bool = False,
-        rolled_back_from: int | None = None,
-    ) -> secret_rows.ValueWrite:
-        # secret_id, version, sealed and aad_layout are filled by write_value.
-        return secret_rows.ValueWrite(
-            secret_id=uuid.UUID(int=0),
-            namespace=namespace,
-            name=name,
-            version=0,
-            sealed=(b"", b"", b"", b"", 0),
-            aad_layout=0,
-            metadata_json=metadata_json,
-            keep_metadata=keep_metadata,
-            now=now,
-            expires_at=expires_at,
-            keep_expiry=keep_expiry,
-            actor=actor,
-            if_match=precondition.if_match,
-            if_none_match=precondition.if_none_match,
-            max_versions=self._max_versions,
-            rolled_back_from=rolled_back_from,
-        )
 
     async def update(
         self,
@@ -343,40 +310,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
     async def _open(
         self, row: asyncpg.Record | None, keyring: KeyRing
     ) -> GetResult[NamespaceT, MetadataT]:
-        if row is None:
-            return Missing("not_found")
-        info = self._info(row)
-        if is_expired(info.expires_at, self._clock()):
-            return Missing("expired")
-        if info.key_version not in keyring:
-            return Missing("key_unavailable")
-        sealed = SealedSecret(
-            ciphertext=row["ciphertext"],
-            value_nonce=row["value_nonce"],
-            wrapped_dek=row["wrapped_dek"],
-            dek_nonce=row["dek_nonce"],
-            key_version=info.key_version,
-        )
-        try:
-            location = Location.stored(
-                info.namespace, info.name, row["id"], row["version"], row["aad_layout"]
-            )
-            value = open_sealed(
-                sealed, location=location, kek=keyring.kek_material(info.key_version)
-            )
-        except InvalidCiphertext:
-            log.error(
-                "secret failed authentication",
-                extra={
-                    "secret_id": info.secret_id,
-                    "version": info.version,
-                    "key_version": info.key_version,
-                },
-            )
-            raise SecretStoreError(
-                "decryption_failed", "the stored secret did not authenticate"
-            ) from None
-        return Found(SecretValue(info, value))
+        return cast(GetResult[NamespaceT, MetadataT], open_row(row, keyring, self._clock()))
 
     async def get_or_raise(
         self, namespace: NamespaceT, name: str, *, version: int | None = None
@@ -473,18 +407,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
     # -- helpers -----------------------------------------------------------------
 
     def _info(self, row: asyncpg.Record) -> SecretInfo[NamespaceT, MetadataT]:
-        return SecretInfo(
-            secret_id=str(row["id"]),
-            namespace=cast(NamespaceT, row["namespace"]),
-            name=row["name"],
-            metadata=cast("MetadataT | None", _json_load(row["metadata"])),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            expires_at=row["expires_at"],
-            key_version=row["key_version"],
-            version=row["current_version"] if "version" not in row else row["version"],
-            deleted_at=row["deleted_at"],
-        )
+        return cast(SecretInfo[NamespaceT, MetadataT], secret_info(row))
 
 
 _MISSING_MESSAGES = {
@@ -496,7 +419,3 @@ _MISSING_MESSAGES = {
 
 def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _json_load(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else cast(dict[str, Any], json.loads(text))

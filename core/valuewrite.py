@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import asyncpg
 
@@ -72,6 +73,41 @@ def conflict(current_version: int | None) -> SecretStoreError:
         "the precondition does not hold: the secret's current version is "
         + ("none" if current_version is None else str(current_version)),
         current_version=current_version,
+    )
+
+
+def value_write(
+    max_versions: int,
+    namespace: str,
+    name: str,
+    now: datetime,
+    actor: str | None,
+    precondition: Precondition,
+    *,
+    metadata_json: str | None = None,
+    keep_metadata: bool = False,
+    expires_at: datetime | None = None,
+    keep_expiry: bool = False,
+    rolled_back_from: int | None = None,
+) -> secret_rows.ValueWrite:
+    """The parts of a value write its caller decides; ``write_value`` seals and places it."""
+    return secret_rows.ValueWrite(
+        secret_id=uuid.UUID(int=0),
+        namespace=namespace,
+        name=name,
+        version=0,
+        sealed=(b"", b"", b"", b"", 0),
+        aad_layout=0,
+        metadata_json=metadata_json,
+        keep_metadata=keep_metadata,
+        now=now,
+        expires_at=expires_at,
+        keep_expiry=keep_expiry,
+        actor=actor,
+        if_match=precondition.if_match,
+        if_none_match=precondition.if_none_match,
+        max_versions=max_versions,
+        rolled_back_from=rolled_back_from,
     )
 
 
