@@ -254,3 +254,48 @@ async def test_bad_key_configuration_is_invalid_keys(db: str, clock: FakeClock) 
         with pytest.raises(SecretStoreError) as error:
             await call
         assert error.value.code == "invalid_keys"
+
+
+async def test_cleanup_purges_deleted_secrets_once_their_window_passed(
+    keys: MutableKeys, clock: FakeClock, db: str
+) -> None:
+    store: SecretStore = SecretStore(keys, clock=clock, recovery_window_ms=DAY_MS)
+    await seed(store, 3)
+    await store.remove(NS, "s0000")
+    clock.advance(hours=12)
+    await store.remove(NS, "s0001")
+    clock.advance(hours=13)
+    batch = await store.cleanup_secrets_batch(limit=10, actor="cleaner")
+    assert (batch.deleted, batch.purged, batch.is_done) == (0, 1, True)
+    assert [v.version for v in (await store.versions(NS, "s0001")).items] == [1]
+    with pytest.raises(SecretStoreError) as error:
+        await store.versions(NS, "s0000")
+    assert error.value.code == "not_found"
+    purged = (await store.list_events(type="purged")).items
+    assert [(e.name, e.detail, e.actor) for e in purged] == [
+        ("s0000", {"reason": "recovery_window_passed"}, "cleaner")
+    ]
+
+
+async def test_rotation_rewraps_every_kept_version_of_every_state(
+    store: SecretStore, keys: MutableKeys, clock: FakeClock
+) -> None:
+    for i in range(5):
+        await store.put(NS, "many", f"v{i}")
+    await store.put(NS, "gone", "x")
+    await store.remove(NS, "gone")
+    await store.put(NS, "old", "y", ttl_ms=1)
+    clock.advance(seconds=1)
+    keys.set({1: KEY_1, 2: KEY_2})
+    status = await store.rotation_status()
+    assert (status.stale, status.counts) == (7, {1: 7})
+    batch = await store.rotate_batch(limit=100)
+    assert (batch.rotated, batch.is_done) == (7, True)
+    assert (await store.rotation_status()).complete
+    keys.set({2: KEY_2})
+    for version in range(1, 6):
+        assert (await store.get_or_raise(NS, "many", version=version)).value == f"v{version - 1}"
+    await store.restore(NS, "gone")
+    assert (await store.get_or_raise(NS, "gone")).value == "x"
+    rotated = (await store.list_events(type="rotated")).items
+    assert sorted(e.name for e in rotated) == ["gone", "many", "old"]
