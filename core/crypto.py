@@ -1,10 +1,10 @@
 """Envelope encryption of secret values with AES-256-GCM.
 
-The default path: :func:`seal` a value for its (namespace, name) under the
-active KEK and store the five fields of the :class:`SealedSecret`; later
-:func:`open_sealed` it with the same (namespace, name) and the KEK of its
-``key_version``. :func:`rewrap` moves a wrapped DEK onto another KEK without
-touching the value's ciphertext.
+The default path: :func:`seal` a value for its :class:`Location` (the secret's
+namespace, name, id and version number) under the active KEK and store the
+five fields of the :class:`SealedSecret`; later :func:`open_sealed` it with the
+same location and the KEK of its ``key_version``. :func:`rewrap` moves a
+wrapped DEK onto another KEK without touching the value's ciphertext.
 
 Byte layout (``u32`` is a 4-byte big-endian unsigned integer)::
 
@@ -16,15 +16,26 @@ Byte layout (``u32`` is a 4-byte big-endian unsigned integer)::
     wrapped_dek  AES-256-GCM(kek).encrypt(dek_nonce, dek, dek_aad)   (48 bytes)
 
     field(s)     u32(len(utf8(s))) || utf8(s)
+    where        field(namespace) || field(name) || secret_id (16 bytes) || u32(version)
+
+    layout 2 (every value written since versions exist)
+    value_aad    b"secret-store/value/v2" || where
+    dek_aad      b"secret-store/dek/v2" || where || u32(key_version)
+
+    layout 1 (values written before versions; read, rewrapped, never written)
     value_aad    b"secret-store/value/v1" || field(namespace) || field(name)
     dek_aad      b"secret-store/dek/v1" || field(namespace) || field(name) || u32(key_version)
 
 Caveats:
 
-- The associated data binds each ciphertext to its row. A value or wrapped DEK
-  copied to another (namespace, name), or a wrapped DEK relabelled with another
-  key version, fails to authenticate. The length prefixes keep ("a:b", "c") and
+- The associated data binds each ciphertext to its place. A value or wrapped
+  DEK copied to another (namespace, name), another secret or another version
+  of the same secret, or a wrapped DEK relabelled with another key version,
+  fails to authenticate. The length prefixes keep ("a:b", "c") and
   ("a", "b:c") apart.
+- Layout 1 binds only (namespace, name). :meth:`Location.stored` accepts it
+  at version 1 alone, where the upgrade put every older value, so a layout-1
+  ciphertext cannot stand in for a later version (ADR 0010).
 - Every authentication failure raises :class:`InvalidCiphertext`, which says
   nothing about which field or why. ``ValueError`` means the caller passed a
   malformed argument (a key of the wrong length, a version outside u32, text
@@ -36,6 +47,7 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,7 +55,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
+    "AAD_LAYOUTS",
+    "CURRENT_LAYOUT",
     "InvalidCiphertext",
+    "Location",
     "SealedSecret",
     "dek_aad",
     "open_sealed",
@@ -57,8 +72,13 @@ _NONCE_SIZE = 12
 _TAG_SIZE = 16
 _WRAPPED_DEK_SIZE = _KEY_SIZE + _TAG_SIZE
 _U32 = struct.Struct(">I")
-_VALUE_AAD_LABEL = b"secret-store/value/v1"
-_DEK_AAD_LABEL = b"secret-store/dek/v1"
+_LABELS = {
+    1: (b"secret-store/value/v1", b"secret-store/dek/v1"),
+    2: (b"secret-store/value/v2", b"secret-store/dek/v2"),
+}
+AAD_LAYOUTS = tuple(_LABELS)
+# What every seal writes; layout 1 is only ever read or rewrapped.
+CURRENT_LAYOUT = 2
 
 
 class InvalidCiphertext(Exception):
@@ -89,32 +109,74 @@ class SealedSecret:
         )
 
 
-def value_aad(namespace: str, name: str) -> bytes:
-    """The associated data binding a value's ciphertext to its row."""
-    return _VALUE_AAD_LABEL + _field(namespace, "namespace") + _field(name, "name")
+@dataclass(frozen=True)
+class Location:
+    """Where a sealed value belongs: the associated data is built from this alone."""
+
+    namespace: str
+    name: str
+    secret_id: uuid.UUID | None
+    version: int
+    layout: int
+
+    @classmethod
+    def of_version(cls, namespace: str, name: str, secret_id: uuid.UUID, version: int) -> Location:
+        """The place of version ``version`` of a secret, in the layout every seal writes."""
+        if not 1 <= version <= 0xFFFFFFFF:
+            raise ValueError("a version number must fit in 32 unsigned bits and be positive")
+        return cls(namespace, name, secret_id, version, CURRENT_LAYOUT)
+
+    @classmethod
+    def legacy(cls, namespace: str, name: str) -> Location:
+        """The place of a value sealed before versions: bound to (namespace, name) only."""
+        return cls(namespace, name, None, 1, 1)
+
+    @classmethod
+    def stored(
+        cls, namespace: str, name: str, secret_id: uuid.UUID, version: int, layout: int
+    ) -> Location:
+        """The location of a stored version, from its row; InvalidCiphertext when it cannot be.
+
+        The layout marker is a column anyone with write access to the database
+        can change, so layout 1 is believed only at version 1: the upgrade made
+        every older value a version 1, and nothing writes layout 1 since.
+        """
+        if layout == CURRENT_LAYOUT:
+            return cls.of_version(namespace, name, secret_id, version)
+        if layout == 1 and version == 1:
+            return cls.legacy(namespace, name)
+        raise InvalidCiphertext
 
 
-def dek_aad(namespace: str, name: str, key_version: int) -> bytes:
-    """The associated data binding a wrapped DEK to its row and its key version."""
+def value_aad(location: Location) -> bytes:
+    """The associated data binding a value's ciphertext to its place."""
+    return _LABELS[location.layout][0] + _where(location)
+
+
+def dek_aad(location: Location, key_version: int) -> bytes:
+    """The associated data binding a wrapped DEK to its place and its key version."""
     if not 0 <= key_version <= 0xFFFFFFFF:
         raise ValueError("key_version must fit in 32 unsigned bits")
-    return (
-        _DEK_AAD_LABEL
-        + _field(namespace, "namespace")
-        + _field(name, "name")
-        + _U32.pack(key_version)
-    )
+    return _LABELS[location.layout][1] + _where(location) + _U32.pack(key_version)
 
 
-def seal(value: str, *, namespace: str, name: str, kek: bytes, key_version: int) -> SealedSecret:
+def _where(location: Location) -> bytes:
+    address = _field(location.namespace, "namespace") + _field(location.name, "name")
+    if location.layout == 1:
+        return address
+    if location.secret_id is None:
+        raise ValueError("a layout-2 location needs the secret's id")
+    return address + location.secret_id.bytes + _U32.pack(location.version)
+
+
+def seal(value: str, *, location: Location, kek: bytes, key_version: int) -> SealedSecret:
     """Encrypt ``value`` under a fresh DEK and wrap that DEK under ``kek``."""
     # Random nonces are safe: each DEK encrypts exactly one value, and a KEK wraps
     # far fewer than the 2**32 messages NIST SP 800-38D allows per key with random
     # 96-bit nonces (a version is meant to be rotated long before that).
     return _seal_from_parts(
         value,
-        namespace=namespace,
-        name=name,
+        location=location,
         kek=kek,
         key_version=key_version,
         dek=os.urandom(_KEY_SIZE),
@@ -126,8 +188,7 @@ def seal(value: str, *, namespace: str, name: str, kek: bytes, key_version: int)
 def _seal_from_parts(
     value: str,
     *,
-    namespace: str,
-    name: str,
+    location: Location,
     kek: bytes,
     key_version: int,
     dek: bytes,
@@ -139,8 +200,8 @@ def _seal_from_parts(
     _check_nonce(value_nonce)
     _check_nonce(dek_nonce)
     plaintext = _utf8(value, "value")
-    ciphertext = AESGCM(dek).encrypt(value_nonce, plaintext, value_aad(namespace, name))
-    wrapped_dek = _kek_cipher(kek).encrypt(dek_nonce, dek, dek_aad(namespace, name, key_version))
+    ciphertext = AESGCM(dek).encrypt(value_nonce, plaintext, value_aad(location))
+    wrapped_dek = _kek_cipher(kek).encrypt(dek_nonce, dek, dek_aad(location, key_version))
     return SealedSecret(
         ciphertext=ciphertext,
         value_nonce=value_nonce,
@@ -150,13 +211,11 @@ def _seal_from_parts(
     )
 
 
-def open_sealed(sealed: SealedSecret, *, namespace: str, name: str, kek: bytes) -> str:
-    """Decrypt a value sealed for (namespace, name) under ``kek``, or raise InvalidCiphertext."""
-    aad = dek_aad(namespace, name, sealed.key_version)
+def open_sealed(sealed: SealedSecret, *, location: Location, kek: bytes) -> str:
+    """Decrypt a value sealed for ``location`` under ``kek``, or raise InvalidCiphertext."""
+    aad = dek_aad(location, sealed.key_version)
     dek = _unwrap(sealed.wrapped_dek, sealed.dek_nonce, kek, aad)
-    plaintext = _decrypt(
-        AESGCM(dek), sealed.value_nonce, sealed.ciphertext, value_aad(namespace, name)
-    )
+    plaintext = _decrypt(AESGCM(dek), sealed.value_nonce, sealed.ciphertext, value_aad(location))
     try:
         return plaintext.decode("utf-8")
     except UnicodeDecodeError:
@@ -167,8 +226,7 @@ def rewrap(
     *,
     wrapped_dek: bytes,
     dek_nonce: bytes,
-    namespace: str,
-    name: str,
+    location: Location,
     old_kek: bytes,
     old_version: int,
     new_kek: bytes,
@@ -182,8 +240,7 @@ def rewrap(
     return _rewrap_from_parts(
         wrapped_dek=wrapped_dek,
         dek_nonce=dek_nonce,
-        namespace=namespace,
-        name=name,
+        location=location,
         old_kek=old_kek,
         old_version=old_version,
         new_kek=new_kek,
@@ -196,8 +253,7 @@ def _rewrap_from_parts(
     *,
     wrapped_dek: bytes,
     dek_nonce: bytes,
-    namespace: str,
-    name: str,
+    location: Location,
     old_kek: bytes,
     old_version: int,
     new_kek: bytes,
@@ -206,8 +262,8 @@ def _rewrap_from_parts(
 ) -> tuple[bytes, bytes]:
     _check_key(new_kek, "new KEK")
     _check_nonce(new_dek_nonce)
-    new_aad = dek_aad(namespace, name, new_version)
-    dek = _unwrap(wrapped_dek, dek_nonce, old_kek, dek_aad(namespace, name, old_version))
+    new_aad = dek_aad(location, new_version)
+    dek = _unwrap(wrapped_dek, dek_nonce, old_kek, dek_aad(location, old_version))
     return _kek_cipher(new_kek).encrypt(new_dek_nonce, dek, new_aad), new_dek_nonce
 
 

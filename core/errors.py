@@ -7,7 +7,7 @@ people and never carry a value, a DEK or KEK material.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 ErrorCode = Literal[
     # malformed body or query, bad name/namespace, ttl, retention, cursor, filter
@@ -18,7 +18,7 @@ ErrorCode = Literal[
     "forbidden",
     # no such secret (or token)
     "not_found",
-    # a precondition does not hold
+    # a precondition does not hold, or the operation does not fit the secret's state
     "conflict",
     # the secret exists but its expiry has passed
     "expired",
@@ -40,14 +40,19 @@ ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 
 
 class SecretStoreError(Exception):
-    """A failure with a stable ``code`` from API.md and a human ``message``."""
+    """A failure with a stable ``code`` from API.md and a human ``message``.
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    ``details`` are the answer's extra fields (a failed precondition's
+    ``current_version``); like the message, never a value or key material.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
+        self.details = details
 
     def __repr__(self) -> str:
         return f"SecretStoreError({self.code!r}, {self.message!r})"

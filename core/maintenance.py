@@ -12,11 +12,12 @@ import logging
 from datetime import datetime, timedelta
 
 from core import audit
-from core.crypto import InvalidCiphertext, rewrap
+from core.crypto import InvalidCiphertext, Location, rewrap
 from core.db import transaction
 from core.keys import KeyRing
+from core.lifecycle import RECOVERY_WINDOW_MS
 from core.models import CleanupBatch, RotationBatch, RotationStatus
-from core.queries import audit_events, secret_rows
+from core.queries import audit_events, secret_rows, secret_versions
 from core.validation import check_duration_ms, invalid
 
 log = logging.getLogger("secretstore.maintenance")
@@ -40,7 +41,7 @@ def _rewrappable(keyring: KeyRing) -> tuple[list[int], list[bytes]]:
 
 async def rotation_status(keyring: KeyRing) -> RotationStatus:
     versions, kek_ids = _rewrappable(keyring)
-    rows = await secret_rows.version_counts(versions, kek_ids)
+    rows = await secret_versions.key_version_counts(versions, kek_ids)
     counts = {row["key_version"]: row["total"] for row in rows}
     stale = sum(n for v, n in counts.items() if v in versions)
     orphans = sum(n for v, n in counts.items() if v not in keyring)
@@ -57,8 +58,12 @@ async def rotation_status(keyring: KeyRing) -> RotationStatus:
 async def rotate_batch(
     keyring: KeyRing, now: datetime, limit: int = 100, actor: str | None = None
 ) -> RotationBatch:
-    """Rewrap up to ``limit`` stale rows onto the active KEK.
+    """Rewrap up to ``limit`` stale stored versions onto the active KEK.
 
+    Every kept version has a DEK of its own, and every one is rewrapped,
+    whatever its secret's state (active, expired, deleted): a retired KEK must
+    not be the only key to anything still stored. One ``rotated`` event is
+    recorded per secret and key version in the batch, not per stored version.
     The value ciphertext and ``updated_at`` stay as they are: a rewrap changes
     how the DEK is protected, not the secret, so listings and caches keyed on
     ``updated_at`` do not see a rotation as a write. Orphans are never claimed
@@ -75,17 +80,24 @@ async def rotate_batch(
     new_kek = keyring.kek_material(active)
     detail_for = {v: json.dumps({"from_version": v, "to_version": active}) for v in versions}
     async with transaction():
-        rows = await secret_rows.claim_stale(versions, kek_ids, limit)
+        rows = await secret_versions.claim_stale(versions, kek_ids, limit)
         rotated_ids, wrapped, nonces, events, details = [], [], [], [], []
         failed_ids, failed_keks = [], []
+        recorded: set[tuple[object, int]] = set()
         for row in rows:
             version = row["key_version"]
             try:
+                location = Location.stored(
+                    row["namespace"],
+                    row["name"],
+                    row["secret_id"],
+                    row["version"],
+                    row["aad_layout"],
+                )
                 new_wrapped, new_nonce = rewrap(
                     wrapped_dek=row["wrapped_dek"],
                     dek_nonce=row["dek_nonce"],
-                    namespace=row["namespace"],
-                    name=row["name"],
+                    location=location,
                     old_kek=keyring.kek_material(version),
                     old_version=version,
                     new_kek=new_kek,
@@ -98,13 +110,15 @@ async def rotate_batch(
             rotated_ids.append(row["id"])
             wrapped.append(new_wrapped)
             nonces.append(new_nonce)
-            events.append((row["id"], row["namespace"], row["name"]))
-            details.append(detail_for[version])
+            if (row["secret_id"], version) not in recorded:
+                recorded.add((row["secret_id"], version))
+                events.append((row["secret_id"], row["namespace"], row["name"]))
+                details.append(detail_for[version])
         if rotated_ids:
-            await secret_rows.rewrap(rotated_ids, wrapped, nonces, active)
+            await secret_versions.rewrap(rotated_ids, wrapped, nonces, active)
             await audit.record_many(events, "rotated", actor, details, now)
         if failed_ids:
-            await secret_rows.mark_unrewrappable(failed_ids, failed_keks)
+            await secret_versions.mark_unrewrappable(failed_ids, failed_keks)
     if failed_ids:
         log.warning(
             "rotation skipped rows whose KEK did not unwrap them",
@@ -116,13 +130,22 @@ async def rotate_batch(
 
 
 async def cleanup_secrets_batch(
-    now: datetime, retention_ms: int | None, limit: int = 500, actor: str | None = None
+    now: datetime,
+    retention_ms: int | None,
+    limit: int = 500,
+    actor: str | None = None,
+    recovery_window_ms: int = RECOVERY_WINDOW_MS,
 ) -> CleanupBatch:
-    """Delete up to ``limit`` secrets whose expiry passed more than ``retention_ms`` ago."""
+    """Delete up to ``limit`` secrets whose expiry passed more than ``retention_ms`` ago,
+    and purge up to ``limit`` deleted secrets whose recovery window has passed.
+
+    The batch is done when each of the two claimed fewer rows than it could.
+    """
     retention = SECRETS_RETENTION_MS if retention_ms is None else retention_ms
     check_duration_ms("retention_ms", retention)
     _check_batch(limit)
     cutoff = now - timedelta(milliseconds=retention)
+    window_cutoff = now - timedelta(milliseconds=recovery_window_ms)
     async with transaction():
         rows = await secret_rows.delete_expired(cutoff, limit)
         reason = json.dumps({"reason": "expired_cleanup"})
@@ -133,7 +156,20 @@ async def cleanup_secrets_batch(
             [reason] * len(rows),
             now,
         )
-    return CleanupBatch(deleted=len(rows), is_done=len(rows) < limit)
+        purged = await secret_rows.purge_deleted(window_cutoff, limit)
+        reason = json.dumps({"reason": "recovery_window_passed"})
+        await audit.record_many(
+            [(r["id"], r["namespace"], r["name"]) for r in purged],
+            "purged",
+            actor,
+            [reason] * len(purged),
+            now,
+        )
+    return CleanupBatch(
+        deleted=len(rows),
+        purged=len(purged),
+        is_done=len(rows) < limit and len(purged) < limit,
+    )
 
 
 async def cleanup_events_batch(

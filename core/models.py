@@ -14,9 +14,16 @@ T = TypeVar("T")
 NamespaceT = TypeVar("NamespaceT", bound=str)
 MetadataT = TypeVar("MetadataT", bound=Mapping[str, Any])
 
-EventType = Literal["created", "updated", "deleted", "rotated"]
-EVENT_TYPES: tuple[EventType, ...] = ("created", "updated", "deleted", "rotated")
-SecretState = Literal["active", "expired"]
+EventType = Literal["created", "updated", "deleted", "restored", "purged", "rotated"]
+EVENT_TYPES: tuple[EventType, ...] = (
+    "created",
+    "updated",
+    "deleted",
+    "restored",
+    "purged",
+    "rotated",
+)
+SecretState = Literal["active", "expired", "deleted"]
 
 
 class Unset(enum.Enum):
@@ -40,9 +47,15 @@ class SecretInfo(Generic[NamespaceT, MetadataT]):
     created_at: datetime
     updated_at: datetime
     expires_at: datetime | None
+    # the key version of the DEK of the version this record describes
     key_version: int
+    # the current version, or the one read (a read of an earlier version)
+    version: int
+    deleted_at: datetime | None = None
 
     def state(self, now: datetime) -> SecretState:
+        if self.deleted_at is not None:
+            return "deleted"
         return "expired" if is_expired(self.expires_at, now) else "active"
 
 
@@ -79,6 +92,27 @@ GetResult = Found[NamespaceT, MetadataT] | Missing
 class ListedSecret(Generic[NamespaceT, MetadataT]):
     info: SecretInfo[NamespaceT, MetadataT]
     state: SecretState
+    # a deleted secret's end of its recovery window
+    restorable_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What a delete did: nothing, a soft delete (restorable until ...), or a purge."""
+
+    removed: bool
+    purged: bool = False
+    restorable_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One kept version of a secret, without its value."""
+
+    version: int
+    created_at: datetime
+    actor: str | None
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -140,3 +174,5 @@ class RotationBatch:
 class CleanupBatch:
     deleted: int
     is_done: bool
+    # deleted secrets purged because their recovery window passed
+    purged: int = 0

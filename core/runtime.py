@@ -31,6 +31,11 @@ def build_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
     settings = Settings.from_env(environ)
     store_settings = settings.store
     keys = KeyRingSource(environ)
-    store: Store = SecretStore(keys.current, default_ttl_ms=store_settings.default_ttl_ms)
+    store: Store = SecretStore(
+        keys.current,
+        default_ttl_ms=store_settings.default_ttl_ms,
+        max_versions=store_settings.max_versions,
+        recovery_window_ms=store_settings.recovery_window_ms,
+    )
     tokens = TokenService(admin_token=store_settings.admin_token)
     return Runtime(settings=settings, keys=keys, store=store, tokens=tokens)

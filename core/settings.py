@@ -45,6 +45,8 @@ KEYS_VAR = "SECRET_STORE_KEYS"
 KEYS_FILE_VAR = "SECRET_STORE_KEYS_FILE"
 DEFAULT_TTL_VAR = "SECRET_STORE_DEFAULT_TTL_MS"
 ADMIN_TOKEN_VAR = "SECRET_STORE_ADMIN_TOKEN"  # noqa: S105 (a variable's name)
+MAX_VERSIONS_VAR = "SECRET_STORE_MAX_VERSIONS"
+RECOVERY_WINDOW_VAR = "SECRET_STORE_RECOVERY_WINDOW_MS"
 PORT_VAR = "PORT"
 HOST_VAR = "HOST"
 DATA_DIR_VAR = "SECRET_STORE_DATA_DIR"
@@ -73,6 +75,8 @@ VARIABLES: tuple[str, ...] = (
     KEYS_FILE_VAR,
     DEFAULT_TTL_VAR,
     ADMIN_TOKEN_VAR,
+    MAX_VERSIONS_VAR,
+    RECOVERY_WINDOW_VAR,
     PORT_VAR,
     HOST_VAR,
     DATA_DIR_VAR,
@@ -195,6 +199,10 @@ class StoreSettings:
     # Given to a put without ttl_ms; None: such secrets never expire.
     default_ttl_ms: int | None
     admin_token: str | None = field(repr=False)
+    # The newest versions of a secret kept; older ones are pruned by the write.
+    max_versions: int = 10
+    # How long a deleted secret stays restorable; 0: a delete purges at once.
+    recovery_window_ms: int = 7 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -307,9 +315,14 @@ class Settings:
 
     @cached_property
     def store(self) -> StoreSettings:
+        defaults = StoreSettings(default_ttl_ms=None, admin_token=None)
         return StoreSettings(
             default_ttl_ms=parse_default_ttl_ms(self._env),
             admin_token=self._env.get(ADMIN_TOKEN_VAR) or None,
+            max_versions=_int_at_least(self._env, MAX_VERSIONS_VAR, defaults.max_versions, 1),
+            recovery_window_ms=_int_at_least(
+                self._env, RECOVERY_WINDOW_VAR, defaults.recovery_window_ms, 0
+            ),
         )
 
     @cached_property

@@ -1,9 +1,12 @@
 """The secret store: the domain's one service.
 
 Default path: ``put`` seals a value under a fresh DEK wrapped by the active
-KEK; ``get`` opens it; ``list`` pages metadata (never values); every change
-appends an audit event in the same transaction (a put and an update are one
-statement each). Rotation and cleanup run one batch per call
+KEK, as the secret's next version (:mod:`core.valuewrite`); ``get`` opens the
+current version, or an earlier one; ``list`` pages metadata (never values);
+``remove`` deletes softly (``restore`` undoes it until the recovery window
+passes) or purges; every change appends an audit event in the same
+transaction (a put and an update are one statement each). Rotation and
+cleanup run one batch per call
 (``rotate_batch``, ``cleanup_secrets_batch``, ``cleanup_events_batch``, in
 :mod:`core.maintenance`); the worker chains them. The statements themselves
 are in :mod:`core.queries.secret_rows`; this module validates, seals, opens
@@ -20,19 +23,17 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Generic, cast
 
 import asyncpg
 
-from core import audit, maintenance
+from core import audit, lifecycle, maintenance
 from core.access import EVERYTHING, NamespaceScope
 from core.coalesce import Coalescer
-from core.crypto import InvalidCiphertext, SealedSecret, open_sealed, seal
 from core.cursor import Position
-from core.db import in_transaction, transaction
+from core.db import in_transaction
 from core.errors import SecretStoreError
 from core.keys import KeyRing
 from core.models import (
@@ -49,14 +50,17 @@ from core.models import (
     NamespaceT,
     Page,
     PutResult,
+    Removal,
     RotationBatch,
     RotationStatus,
     SecretInfo,
     SecretValue,
     Unset,
+    VersionInfo,
 )
+from core.opening import open_row, secret_info
 from core.queries import secret_rows
-from core.timeutil import Clock, after_ms, is_expired, utc_now
+from core.timeutil import Clock, after_ms, utc_now
 from core.validation import (
     DEFAULT_PAGE_LIMIT,
     Order,
@@ -67,8 +71,10 @@ from core.validation import (
     check_namespace,
     check_order,
     check_value,
+    check_version,
     invalid,
 )
+from core.valuewrite import NO_PRECONDITION, Places, Precondition, value_write, write_value
 
 log = logging.getLogger("secretstore.store")
 
@@ -97,19 +103,33 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         keys: Callable[[], KeyRing],
         *,
         default_ttl_ms: int | None = None,
+        max_versions: int = 10,
+        recovery_window_ms: int = lifecycle.RECOVERY_WINDOW_MS,
         clock: Clock = utc_now,
     ) -> None:
         if default_ttl_ms is not None:
             check_duration_ms("default TTL", default_ttl_ms)
+        if isinstance(max_versions, bool) or not isinstance(max_versions, int) or max_versions < 1:
+            raise invalid("max_versions must be an integer of at least 1")
+        if recovery_window_ms != 0:
+            check_duration_ms("recovery window", recovery_window_ms)
         self._keys = keys
         self._default_ttl_ms = default_ttl_ms
+        self._max_versions = max_versions
+        self._recovery_window_ms = recovery_window_ms
         self._clock = clock
+        # Where each recently used secret is, so a write seals for it at once.
+        self._places = Places()
         # Reads outside a transaction share round trips (core.coalesce).
         self._reads: Coalescer[tuple[str, str], asyncpg.Record] = Coalescer(secret_rows.read_many)
 
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def recovery_window_ms(self) -> int:
+        return self._recovery_window_ms
 
     def keyring(self) -> KeyRing:
         return self._keys()
@@ -125,43 +145,80 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         metadata: MetadataT | Unset | None = UNSET,
         ttl_ms: int | Unset | None = UNSET,
         actor: str | None = None,
+        precondition: Precondition = NO_PRECONDITION,
     ) -> PutResult[NamespaceT, MetadataT]:
-        """Create or replace a secret. ``metadata`` absent keeps it, ``None`` clears it."""
+        """Write a new version; ``metadata`` absent keeps it, ``None`` clears it.
+
+        A put to a deleted secret revives it (``is_new``), keeping its history.
+        A failed ``precondition`` writes nothing and raises ``conflict``.
+        """
         check_namespace(namespace)
         check_name(name)
         check_value(value)
         new_metadata = UNSET if metadata is UNSET else check_metadata(metadata)
         if not isinstance(ttl_ms, Unset) and ttl_ms is not None:
             check_duration_ms("ttl_ms", ttl_ms)
+        if precondition.if_match is not None:
+            check_version(precondition.if_match)
         keyring = self._keys()
         now = self._clock()
-        expires_at = expiry_for_put(now, ttl_ms, self._default_ttl_ms)
-        sealed = seal(
+        row = await write_value(
+            self._places,
+            keyring,
             value,
-            namespace=namespace,
-            name=name,
-            kek=keyring.kek_material(keyring.active_version),
-            key_version=keyring.active_version,
+            value_write(
+                self._max_versions,
+                namespace,
+                name,
+                now,
+                actor,
+                precondition,
+                metadata_json=_json_or_none(
+                    None if isinstance(new_metadata, Unset) else new_metadata
+                ),
+                keep_metadata=isinstance(new_metadata, Unset),
+                expires_at=expiry_for_put(now, ttl_ms, self._default_ttl_ms),
+            ),
         )
-        args = (
-            uuid.uuid4(),
-            namespace,
-            name,
-            _sealed_args(sealed),
-            _json_or_none(None if isinstance(new_metadata, Unset) else new_metadata),
-            isinstance(new_metadata, Unset),
-            now,
-            expires_at,
-            actor,
-        )
-        row = await secret_rows.put(*args)
-        if row is None:
-            # A concurrent put created the row after this one looked for it and
-            # has committed: this one replaces it.
-            row = await secret_rows.put(*args)
-            if row is None:
-                raise SecretStoreError("conflict", "the secret changed during the write")
         return PutResult(self._info(row), is_new=row["is_new"])
+
+    async def rollback(
+        self,
+        namespace: NamespaceT,
+        name: str,
+        version: int,
+        *,
+        actor: str | None = None,
+        precondition: Precondition = NO_PRECONDITION,
+    ) -> PutResult[NamespaceT, MetadataT]:
+        """Write a new version holding version ``version``'s value; metadata and expiry kept."""
+        check_namespace(namespace)
+        check_name(name)
+        check_version(version)
+        if precondition.if_match is not None:
+            check_version(precondition.if_match)
+        keyring = self._keys()
+        old = await self._open(await secret_rows.read_version(namespace, name, version), keyring)
+        if isinstance(old, Missing):
+            raise SecretStoreError("not_found", "no such secret or version")
+        now = self._clock()
+        row = await write_value(
+            self._places,
+            keyring,
+            old.secret.value,
+            value_write(
+                self._max_versions,
+                namespace,
+                name,
+                now,
+                actor,
+                precondition,
+                keep_metadata=True,
+                keep_expiry=True,
+                rolled_back_from=version,
+            ),
+        )
+        return PutResult(self._info(row), is_new=False)
 
     async def update(
         self,
@@ -198,65 +255,67 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
             raise SecretStoreError("not_found", "no such secret")
         return self._info(row)
 
-    async def remove(self, namespace: NamespaceT, name: str, *, actor: str | None = None) -> bool:
-        """Delete a secret; ``False`` when there was nothing to delete."""
+    async def remove(
+        self, namespace: NamespaceT, name: str, *, purge: bool = False, actor: str | None = None
+    ) -> Removal:
+        """Delete a secret: kept, unreadable, for the recovery window; or destroyed (``purge``)."""
         check_namespace(namespace)
         check_name(name)
-        now = self._clock()
-        async with transaction():
-            secret_id = await secret_rows.delete(namespace, name)
-            if secret_id is None:
-                return False
-            await audit.record(
-                str(secret_id), namespace, name, "deleted", actor, {"reason": "removed"}, now
-            )
-            return True
+        window = self._recovery_window_ms
+        return await lifecycle.remove(namespace, name, purge, window, self._clock(), actor)
+
+    async def restore(
+        self, namespace: NamespaceT, name: str, *, actor: str | None = None
+    ) -> SecretInfo[NamespaceT, MetadataT]:
+        """Bring a deleted secret back as it was; ``not_found``, or ``conflict`` when active."""
+        check_namespace(namespace)
+        check_name(name)
+        return self._info(await lifecycle.restore(namespace, name, self._clock(), actor))
+
+    async def versions(
+        self,
+        namespace: NamespaceT,
+        name: str,
+        *,
+        limit: int = DEFAULT_PAGE_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[VersionInfo]:
+        """A secret's kept versions, newest first, deleted or not; never a value."""
+        check_namespace(namespace)
+        check_name(name)
+        check_limit(limit)
+        return await lifecycle.versions(namespace, name, limit, cursor)
 
     # -- reads -------------------------------------------------------------------
 
-    async def get(self, namespace: NamespaceT, name: str) -> GetResult[NamespaceT, MetadataT]:
+    async def get(
+        self, namespace: NamespaceT, name: str, *, version: int | None = None
+    ) -> GetResult[NamespaceT, MetadataT]:
+        """The current value, or (``version``) that earlier one."""
         check_namespace(namespace)
         check_name(name)
+        if version is not None:
+            check_version(version)
         keyring = self._keys()
-        if in_transaction():
+        if version is not None:
+            row = await secret_rows.read_version(namespace, name, version)
+        elif in_transaction():
             row = await secret_rows.read_one(namespace, name)
         else:
             row = await self._reads.load((namespace, name))
-        if row is None:
-            return Missing("not_found")
-        info = self._info(row)
-        if is_expired(info.expires_at, self._clock()):
-            return Missing("expired")
-        if info.key_version not in keyring:
-            return Missing("key_unavailable")
-        sealed = SealedSecret(
-            ciphertext=row["ciphertext"],
-            value_nonce=row["value_nonce"],
-            wrapped_dek=row["wrapped_dek"],
-            dek_nonce=row["dek_nonce"],
-            key_version=info.key_version,
-        )
-        try:
-            value = open_sealed(
-                sealed,
-                namespace=namespace,
-                name=name,
-                kek=keyring.kek_material(info.key_version),
-            )
-        except InvalidCiphertext:
-            log.error(
-                "secret failed authentication",
-                extra={"secret_id": info.secret_id, "key_version": info.key_version},
-            )
-            raise SecretStoreError(
-                "decryption_failed", "the stored secret did not authenticate"
-            ) from None
-        return Found(SecretValue(info, value))
+        if row is not None and version is None:
+            self._places.remember((namespace, name), (row["id"], row["current_version"]))
+        return await self._open(row, keyring)
+
+    async def _open(
+        self, row: asyncpg.Record | None, keyring: KeyRing
+    ) -> GetResult[NamespaceT, MetadataT]:
+        return cast(GetResult[NamespaceT, MetadataT], open_row(row, keyring, self._clock()))
 
     async def get_or_raise(
-        self, namespace: NamespaceT, name: str
+        self, namespace: NamespaceT, name: str, *, version: int | None = None
     ) -> SecretValue[NamespaceT, MetadataT]:
-        result = await self.get(namespace, name)
+        result = await self.get(namespace, name, version=version)
         if isinstance(result, Found):
             return result.secret
         raise SecretStoreError(result.reason, _MISSING_MESSAGES[result.reason])
@@ -269,17 +328,32 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
         cursor: str | None = None,
         order: Order = "desc",
         name_prefix: str | None = None,
+        deleted: bool = False,
     ) -> Page[ListedSecret[NamespaceT, MetadataT]]:
-        """One page of a namespace, most recently updated first (``desc``) or last."""
+        """One page of a namespace, most recently updated first (``desc``) or last.
+
+        Active and expired secrets, or (``deleted``) only the deleted ones.
+        """
         check_namespace(namespace)
         check_limit(limit)
         check_order(order)
-        rows = await secret_rows.page(namespace, name_prefix, order, cursor, limit)
+        rows = await secret_rows.page(namespace, name_prefix, order, cursor, limit, deleted=deleted)
         now = self._clock()
         infos = [self._info(row) for row in rows[:limit]]
         last = Position(infos[-1].updated_at, infos[-1].secret_id) if infos else None
         next_cursor = secret_rows.SECRETS_KEYSET.next_cursor(order, len(rows), limit, last)
-        return Page([ListedSecret(info, info.state(now)) for info in infos], next_cursor)
+        window = self._recovery_window_ms
+        return Page(
+            [
+                ListedSecret(
+                    info,
+                    info.state(now),
+                    None if info.deleted_at is None else after_ms(info.deleted_at, window),
+                )
+                for info in infos
+            ],
+            next_cursor,
+        )
 
     async def list_namespaces(
         self, scope: NamespaceScope = EVERYTHING
@@ -321,7 +395,9 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
     async def cleanup_secrets_batch(
         self, retention_ms: int | None = None, limit: int = 500, *, actor: str | None = None
     ) -> CleanupBatch:
-        return await maintenance.cleanup_secrets_batch(self._clock(), retention_ms, limit, actor)
+        return await maintenance.cleanup_secrets_batch(
+            self._clock(), retention_ms, limit, actor, self._recovery_window_ms
+        )
 
     async def cleanup_events_batch(
         self, retention_ms: int | None = None, limit: int = 1000
@@ -331,16 +407,7 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
     # -- helpers -----------------------------------------------------------------
 
     def _info(self, row: asyncpg.Record) -> SecretInfo[NamespaceT, MetadataT]:
-        return SecretInfo(
-            secret_id=str(row["id"]),
-            namespace=cast(NamespaceT, row["namespace"]),
-            name=row["name"],
-            metadata=cast("MetadataT | None", _json_load(row["metadata"])),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            expires_at=row["expires_at"],
-            key_version=row["key_version"],
-        )
+        return cast(SecretInfo[NamespaceT, MetadataT], secret_info(row))
 
 
 _MISSING_MESSAGES = {
@@ -350,19 +417,5 @@ _MISSING_MESSAGES = {
 }
 
 
-def _sealed_args(sealed: SealedSecret) -> tuple[bytes, bytes, bytes, bytes, int]:
-    return (
-        sealed.ciphertext,
-        sealed.value_nonce,
-        sealed.wrapped_dek,
-        sealed.dek_nonce,
-        sealed.key_version,
-    )
-
-
 def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _json_load(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else cast(dict[str, Any], json.loads(text))

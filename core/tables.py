@@ -14,7 +14,8 @@ classes, the migrations and a migrated database agree.
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, Bytea, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Bytea, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.column_types import BigSerial
 from piccolo.constraints import Unique
 from piccolo.table import Table
@@ -23,13 +24,39 @@ from core.db import DB
 
 
 class SecretRow(Table, tablename="secrets", db=DB):
+    """A secret's identity, metadata and expiry; its values are its versions."""
+
     id = UUID(primary_key=True, default=None)
     namespace = Varchar(length=128, default=None)
     name = Varchar(length=256, default=None)
-    # AES-256-GCM of the value under the row's DEK; AAD = (namespace, name)
+    metadata = JSONB(null=True, default=None)
+    created_at = Timestamptz(default=None)
+    updated_at = Timestamptz(default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    # The newest version: every value write makes current_version + 1, so it is
+    # also the highest number this secret ever used (versions never restart).
+    current_version = Integer(default=None)
+    # Set by a soft delete: the secret and its versions are kept, unreadable,
+    # until restored or purged.
+    deleted_at = Timestamptz(null=True, default=None)
+
+    # A secret's address; the put's ON CONFLICT names these columns.
+    secrets_namespace_name_unique = Unique([namespace, name])
+
+
+class SecretVersionRow(Table, tablename="secret_versions", db=DB):
+    """One stored value of a secret: its own DEK, wrapped under the KEK of key_version."""
+
+    id = BigSerial(primary_key=True)
+    # A purge deletes the secret row; its versions go with it.
+    secret_id = ForeignKey(
+        references=SecretRow, on_delete=OnDelete.cascade, null=False, default=None
+    )
+    version = Integer(default=None)
+    # AES-256-GCM of the value under the version's DEK (AAD: core.crypto.Location)
     ciphertext = Bytea(default=None)
     value_nonce = Bytea(default=None)
-    # AES-256-GCM of the DEK under the KEK of key_version; AAD = (namespace, name, key_version)
+    # AES-256-GCM of the DEK under the KEK of key_version
     wrapped_dek = Bytea(default=None)
     dek_nonce = Bytea(default=None)
     # Indexed for rotation: the count per version and the claim of stale rows.
@@ -37,13 +64,13 @@ class SecretRow(Table, tablename="secrets", db=DB):
     # The id of a KEK that failed to unwrap this row: rotation skips the row
     # until that version's material changes, instead of retrying it forever.
     unwrap_failed_kek = Bytea(null=True, default=None)
-    metadata = JSONB(null=True, default=None)
+    # The AAD layout the ciphertexts were sealed with (core.crypto.AAD_LAYOUTS):
+    # 1 for values written before versions existed, 2 for every later write.
+    aad_layout = Integer(default=None)
     created_at = Timestamptz(default=None)
-    updated_at = Timestamptz(default=None)
-    expires_at = Timestamptz(null=True, default=None)
+    actor = Varchar(length=64, null=True, default=None)
 
-    # A secret's address; the put's ON CONFLICT names these columns.
-    secrets_namespace_name_unique = Unique([namespace, name])
+    secret_versions_secret_version_unique = Unique([secret_id, version])
 
 
 class AuditEventRow(Table, tablename="audit_events", db=DB):

@@ -165,6 +165,15 @@ def check_duration_ms(field: str, value: object) -> int:
     return value
 
 
+def check_version(version: object) -> int:
+    """A version number: a positive integer (versions count from 1)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise invalid("a version must be a positive integer")
+    if version > 0x7FFFFFFF:
+        raise invalid("no such version number (at most 2147483647)")
+    return version
+
+
 def check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_LIMIT:
         raise invalid(f"limit must be an integer from 1 to {MAX_PAGE_LIMIT}")

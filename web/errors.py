@@ -96,6 +96,8 @@ class ErrorBody(msgspec.Struct):
 
     code: str
     message: str
+    # a failed precondition (409 conflict): the secret's version, null when none
+    current_version: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def error_response(
@@ -135,7 +137,10 @@ def error_answer(
         elif exc.code == "unauthorized":
             # RFC 9110: a 401 names the scheme that would be accepted.
             headers = {"WWW-Authenticate": "Bearer"}
-        return STATUS_BY_CODE[exc.code], ErrorBody(exc.code, exc.message), headers
+        body = ErrorBody(exc.code, exc.message)
+        if "current_version" in exc.details:
+            body.current_version = exc.details["current_version"]
+        return STATUS_BY_CODE[exc.code], body, headers
     if isinstance(exc, UNAVAILABLE_ERRORS):
         log.warning(
             "backing service unavailable", extra={"error_type": type(exc).__name__, **where}

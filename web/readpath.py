@@ -33,7 +33,7 @@ import msgspec
 
 from core.errors import SecretStoreError
 from web.api import API_PREFIX
-from web.api.secrets import read_secret
+from web.api.secrets import etag, read_secret
 from web.auth import bearer_token
 from web.errors import UNAVAILABLE_ERRORS, error_answer
 from web.requestlog import log_request
@@ -93,7 +93,8 @@ class ReadPath:
             principal = await runtime.tokens.authenticate(token)
             if principal is None:
                 return False
-            body = _ENCODER.encode(await read_secret(runtime.store, principal, namespace, name))
+            read = await read_secret(runtime.store, principal, namespace, name)
+            body = _ENCODER.encode(read)
         except HANDED_OVER:
             return False
         except Exception as bug:
@@ -109,6 +110,7 @@ class ReadPath:
             log_request("GET", ROUTE, status, started)
             return True
         headers = _headers(scope, body)
+        headers.append((b"etag", etag(read.version).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
         log_request("GET", ROUTE, 200, started)

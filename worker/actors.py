@@ -85,7 +85,7 @@ async def clean_secrets(link: Link) -> BatchReport:
     batch = await current.store.cleanup_secrets_batch(
         link.retention_ms, batches().cleanup_batch_size, actor=link.actor
     )
-    return BatchReport(batch.is_done, {"deleted": batch.deleted})
+    return BatchReport(batch.is_done, {"deleted": batch.deleted, "purged": batch.purged})
 
 
 async def clean_events(link: Link) -> BatchReport:

@@ -12,6 +12,11 @@ from tests.keys import KEY_1, KEY_2, KEY_3
 
 NS = "acme"
 DAY_MS = 24 * 3600 * 1000
+# Every stored version with its secret's name and updated_at.
+STORED = (
+    "(SELECT s.name, s.namespace, s.updated_at, v.* FROM secrets s"
+    " JOIN secret_versions v ON v.secret_id = s.id) AS secrets"
+)
 
 
 async def seed(store: SecretStore, count: int, prefix: str = "s") -> None:
@@ -22,13 +27,18 @@ async def seed(store: SecretStore, count: int, prefix: str = "s") -> None:
 async def make_orphans(count: int, version: int = 7) -> None:
     """Rows under a version that is not configured, with ids sorting first."""
     await fetch(
-        "INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce, wrapped_dek,"
-        " dek_nonce, key_version, created_at, updated_at)"
+        "INSERT INTO secrets (id, namespace, name, created_at, updated_at, current_version)"
         " SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'orphans',"
-        " 'o' || g, '\\x00', '\\x00', '\\x00', '\\x00', $1, now(), now()"
-        " FROM generate_series(1, $2) AS g",
-        version,
+        " 'o' || g, now(), now(), 1 FROM generate_series(1, $1) AS g",
         count,
+    )
+    await fetch(
+        "INSERT INTO secret_versions (secret_id, version, ciphertext, value_nonce, wrapped_dek,"
+        " dek_nonce, key_version, aad_layout, created_at)"
+        " SELECT id, 1, '\\x00', '\\x00', '\\x00', '\\x00', $1, 2, now() FROM secrets"
+        " WHERE namespace = 'orphans' AND NOT EXISTS"
+        " (SELECT FROM secret_versions v WHERE v.secret_id = secrets.id)",
+        version,
     )
 
 
@@ -53,13 +63,13 @@ async def test_rotation_rewraps_in_place_and_keeps_values_and_updated_at(
     before = {
         r["name"]: r
         for r in await fetch(
-            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM secrets"
+            "SELECT name, ciphertext, value_nonce, updated_at, wrapped_dek FROM " + STORED
         )
     }
     keys.set({1: KEY_1, 2: KEY_2})
     batch = await store.rotate_batch(limit=100, actor="tok")
     assert (batch.rotated, batch.skipped, batch.is_done) == (5, 0, True)
-    after = {r["name"]: r for r in await fetch("SELECT * FROM secrets")}
+    after = {r["name"]: r for r in await fetch("SELECT * FROM " + STORED)}
     for name, row in after.items():
         assert row["key_version"] == 2
         assert row["ciphertext"] == before[name]["ciphertext"]
@@ -245,3 +255,48 @@ async def test_bad_key_configuration_is_invalid_keys(db: str, clock: FakeClock) 
         with pytest.raises(SecretStoreError) as error:
             await call
         assert error.value.code == "invalid_keys"
+
+
+async def test_cleanup_purges_deleted_secrets_once_their_window_passed(
+    keys: MutableKeys, clock: FakeClock, db: str
+) -> None:
+    store: SecretStore = SecretStore(keys, clock=clock, recovery_window_ms=DAY_MS)
+    await seed(store, 3)
+    await store.remove(NS, "s0000")
+    clock.advance(hours=12)
+    await store.remove(NS, "s0001")
+    clock.advance(hours=13)
+    batch = await store.cleanup_secrets_batch(limit=10, actor="cleaner")
+    assert (batch.deleted, batch.purged, batch.is_done) == (0, 1, True)
+    assert [v.version for v in (await store.versions(NS, "s0001")).items] == [1]
+    with pytest.raises(SecretStoreError) as error:
+        await store.versions(NS, "s0000")
+    assert error.value.code == "not_found"
+    purged = (await store.list_events(type="purged")).items
+    assert [(e.name, e.detail, e.actor) for e in purged] == [
+        ("s0000", {"reason": "recovery_window_passed"}, "cleaner")
+    ]
+
+
+async def test_rotation_rewraps_every_kept_version_of_every_state(
+    store: SecretStore, keys: MutableKeys, clock: FakeClock
+) -> None:
+    for i in range(5):
+        await store.put(NS, "many", f"v{i}")
+    await store.put(NS, "gone", "x")
+    await store.remove(NS, "gone")
+    await store.put(NS, "old", "y", ttl_ms=1)
+    clock.advance(seconds=1)
+    keys.set({1: KEY_1, 2: KEY_2})
+    status = await store.rotation_status()
+    assert (status.stale, status.counts) == (7, {1: 7})
+    batch = await store.rotate_batch(limit=100)
+    assert (batch.rotated, batch.is_done) == (7, True)
+    assert (await store.rotation_status()).complete
+    keys.set({2: KEY_2})
+    for version in range(1, 6):
+        assert (await store.get_or_raise(NS, "many", version=version)).value == f"v{version - 1}"
+    await store.restore(NS, "gone")
+    assert (await store.get_or_raise(NS, "gone")).value == "x"
+    rotated = (await store.list_events(type="rotated")).items
+    assert sorted(e.name for e in rotated) == ["gone", "many", "old"]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, Bytea, Column, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Bytea, Column, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.column_types import BigSerial
 from piccolo.table import Table
 
@@ -36,6 +36,8 @@ def _sql_type(column: Column) -> str:
         return f"character varying({column.length})"
     if isinstance(column, BigSerial):
         return "bigint"
+    if isinstance(column, ForeignKey):
+        return _sql_type(column._foreign_key_meta.resolved_references._meta.primary_key)
     types: dict[type[Column], str] = {
         UUID: "uuid",
         Bytea: "bytea",

@@ -29,7 +29,7 @@ async def test_put_creates_then_replaces(store: SecretStore) -> None:
     assert (await store.get_or_raise(NS, "API_KEY")).value == "v2"
     recorded = await events(store)
     assert [(e.type, e.actor) for e in recorded] == [("created", "tok-1"), ("updated", "tok-2")]
-    assert recorded[1].detail == {"changed": ["value"]}
+    assert recorded[1].detail == {"changed": ["value"], "version": 2}
 
 
 async def test_empty_value_and_unicode_round_trip(store: SecretStore) -> None:
@@ -86,7 +86,7 @@ async def test_overwrite_without_ttl_clears_expiry_when_no_default(
     await store.put(NS, "k", "v", ttl_ms=1000)
     replaced = await store.put(NS, "k", "v2")
     assert replaced.info.expires_at is None
-    assert (await events(store))[-1].detail == {"changed": ["value", "ttl"]}
+    assert (await events(store))[-1].detail == {"changed": ["value", "ttl"], "version": 2}
 
 
 async def test_expired_once_now_reaches_expires_at(store: SecretStore, clock: FakeClock) -> None:
@@ -113,7 +113,7 @@ async def test_expired_secret_can_be_overwritten_updated_and_removed(
     clock.advance(seconds=1)
     assert (await store.put(NS, "k", "new")).is_new is False
     assert (await store.get_or_raise(NS, "k")).value == "new"
-    assert await store.remove(NS, "k") is True
+    assert (await store.remove(NS, "k")).removed is True
 
 
 @pytest.mark.parametrize(
@@ -179,10 +179,10 @@ async def test_update_changes_metadata_and_expiry_without_reencrypting(
     store: SecretStore, clock: FakeClock
 ) -> None:
     await store.put(NS, "k", "v", metadata={"a": 1})
-    before = await fetch("SELECT ciphertext, wrapped_dek FROM secrets")
+    before = await fetch("SELECT ciphertext, wrapped_dek FROM secret_versions")
     clock.advance(seconds=1)
     info = await store.update(NS, "k", metadata={"b": 2}, ttl_ms=60_000)
-    after = await fetch("SELECT ciphertext, wrapped_dek FROM secrets")
+    after = await fetch("SELECT ciphertext, wrapped_dek FROM secret_versions")
     assert before == after
     assert info.metadata == {"b": 2} and info.expires_at is not None
     assert info.updated_at == clock.now
@@ -226,8 +226,8 @@ async def test_concurrent_updates_compare_with_the_write_before_them(
 
 async def test_remove_reports_whether_something_was_removed(store: SecretStore) -> None:
     created = await store.put(NS, "k", "v")
-    assert await store.remove(NS, "k", actor="tok") is True
-    assert await store.remove(NS, "k") is False
+    assert (await store.remove(NS, "k", actor="tok")).removed is True
+    assert (await store.remove(NS, "k")).removed is False
     deleted = await events(store, type="deleted")
     assert [(e.secret_id, e.detail, e.actor) for e in deleted] == [
         (created.info.secret_id, {"reason": "removed"}, "tok")
@@ -261,7 +261,7 @@ async def test_replaced_kek_material_is_decryption_failed(
 async def test_tampered_stored_field_is_decryption_failed(store: SecretStore, column: str) -> None:
     await store.put(NS, "k", "the value")
     await fetch(
-        f"UPDATE secrets SET {column} = overlay({column} placing"
+        f"UPDATE secret_versions SET {column} = overlay({column} placing"
         f" decode(lpad(to_hex(get_byte({column}, 0) # 1), 2, '0'), 'hex') from 1 for 1)"
     )
     with pytest.raises(SecretStoreError) as error:
@@ -273,9 +273,11 @@ async def test_ciphertext_moved_to_another_row_does_not_decrypt(store: SecretSto
     await store.put(NS, "victim", "victim-value")
     await store.put(NS, "attacker", "attacker-value")
     await fetch(
-        "UPDATE secrets AS a SET ciphertext = v.ciphertext, value_nonce = v.value_nonce,"
+        "UPDATE secret_versions AS a SET ciphertext = v.ciphertext, value_nonce = v.value_nonce,"
         " wrapped_dek = v.wrapped_dek, dek_nonce = v.dek_nonce"
-        " FROM secrets AS v WHERE a.name = 'attacker' AND v.name = 'victim'"
+        " FROM secret_versions AS v, secrets AS sa, secrets AS sv"
+        " WHERE a.secret_id = sa.id AND v.secret_id = sv.id"
+        " AND sa.name = 'attacker' AND sv.name = 'victim'"
     )
     with pytest.raises(SecretStoreError) as error:
         await store.get(NS, "attacker")
@@ -287,7 +289,7 @@ async def test_relabelled_key_version_does_not_decrypt(
 ) -> None:
     keys.set({1: KEY_1, 2: KEY_1})
     await store.put(NS, "k", "v")
-    await fetch("UPDATE secrets SET key_version = 1")
+    await fetch("UPDATE secret_versions SET key_version = 1")
     with pytest.raises(SecretStoreError) as error:
         await store.get(NS, "k")
     assert error.value.code == "decryption_failed"

@@ -40,6 +40,7 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 async def snapshot() -> tuple[list[Any], list[Any], list[Any]]:
     """Every row the store holds, to show that a refused request changed nothing."""
     secrets = await fetch("SELECT * FROM secrets ORDER BY id")
+    secrets += await fetch("SELECT * FROM secret_versions ORDER BY id")
     events = await fetch("SELECT * FROM audit_events ORDER BY id")
     tokens = await fetch("SELECT * FROM api_tokens ORDER BY id")
     return [dict(r) for r in secrets], [dict(r) for r in events], [dict(r) for r in tokens]

@@ -27,6 +27,7 @@ async def test_put_creates_with_201_then_replaces_with_200(client: httpx.AsyncCl
         "updated_at",
         "expires_at",
         "key_version",
+        "version",
         "is_new",
     }
     assert body["namespace"] == "acme:prod" and body["name"] == "API_KEY"
@@ -59,6 +60,7 @@ async def test_get_answers_every_field(client: httpx.AsyncClient) -> None:
         "updated_at",
         "expires_at",
         "key_version",
+        "version",
     }
     assert body["value"] == "the value"
     assert body["metadata"] == {"a": [1, 2, {"b": None}]}
@@ -136,7 +138,8 @@ async def test_get_of_tampered_ciphertext_is_500_decryption_failed(
 ) -> None:
     await put(client, "ns", "s", "the value")
     await fetch(
-        "UPDATE secrets SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)"
+        "UPDATE secret_versions SET ciphertext ="
+        " set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)"
     )
     response = await client.get(secret_url("ns", "s"))
     body = assert_error(response, 500, "decryption_failed")
@@ -186,7 +189,8 @@ async def test_patch_validates_before_the_lookup(client: httpx.AsyncClient) -> N
 async def test_delete_answers_whether_it_removed(client: httpx.AsyncClient) -> None:
     await put(client, "ns", "s")
     first = await client.delete(secret_url("ns", "s"))
-    assert first.status_code == 200 and first.json() == {"removed": True}
+    assert first.status_code == 200
+    assert first.json()["removed"] is True and first.json()["purged"] is False
     second = await client.delete(secret_url("ns", "s"))
     assert second.status_code == 200 and second.json() == {"removed": False}
     assert_error(await client.get(secret_url("ns", "s")), 404, "not_found")
@@ -217,6 +221,7 @@ async def test_list_pages_by_cursor_without_values(client: httpx.AsyncClient) ->
                 "updated_at",
                 "expires_at",
                 "key_version",
+                "version",
                 "state",
             }
             assert item["state"] == "active"

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.crypto import seal
+from core.crypto import Location, seal
 from core.db import fetch, fetch_one
 from core.keys import parse_keys
 from core.models import Found
@@ -86,11 +86,13 @@ async def seed_secrets(
     names = [f"{namespace}-{uuid.uuid4().hex}" for _ in range(count)]
     columns: list[list[Any]] = [[] for _ in range(6)]
     for name in names:
-        sealed = seal(value_of(name), namespace=namespace, name=name, kek=kek, key_version=version)
+        secret_id = uuid.uuid4()
+        location = Location.of_version(namespace, name, secret_id, 1)
+        sealed = seal(value_of(name), location=location, kek=kek, key_version=version)
         for column, item in zip(
             columns,
             (
-                uuid.uuid4(),
+                secret_id,
                 name,
                 sealed.ciphertext,
                 sealed.value_nonce,
@@ -101,12 +103,14 @@ async def seed_secrets(
         ):
             column.append(item)
     await fetch(
-        "INSERT INTO secrets (id, namespace, name, ciphertext, value_nonce, wrapped_dek,"
-        " dek_nonce, key_version, created_at, updated_at, expires_at)"
-        " SELECT r.id, $7, r.name, r.ciphertext, r.value_nonce, r.wrapped_dek, r.dek_nonce,"
-        " $8, $9, $9, $10"
-        " FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])"
-        " AS r(id, name, ciphertext, value_nonce, wrapped_dek, dek_nonce)",
+        "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[],"
+        " $5::bytea[], $6::bytea[]) AS r(id, name, ciphertext, value_nonce, wrapped_dek,"
+        " dek_nonce)), s AS (INSERT INTO secrets (id, namespace, name, created_at, updated_at,"
+        " expires_at, current_version) SELECT r.id, $7, r.name, $9, $9, $10, 1 FROM r)"
+        " INSERT INTO secret_versions (secret_id, version, ciphertext, value_nonce, wrapped_dek,"
+        " dek_nonce, key_version, aad_layout, created_at)"
+        " SELECT r.id, 1, r.ciphertext, r.value_nonce, r.wrapped_dek, r.dek_nonce, $8, 2, $9"
+        " FROM r",
         *columns,
         namespace,
         version,

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 
 async def rotated_rows() -> int:
-    row = await fetch_one("SELECT count(*) AS n FROM secrets WHERE key_version = 2")
+    row = await fetch_one("SELECT count(*) AS n FROM secret_versions WHERE key_version = 2")
     assert row is not None
     return int(row["n"])
 

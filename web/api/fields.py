@@ -51,14 +51,19 @@ class Milliseconds(int):
     """
 
 
+class WholeNumber(int):
+    """A count or number such as a version: ``41`` or ``41.0``, as :class:`Milliseconds`."""
+
+
 def decode_custom(type_: type, value: Any) -> Any:
     """msgspec's ``dec_hook`` for the API's custom types."""
-    if type_ is Milliseconds:
+    if type_ in (Milliseconds, WholeNumber):
         if isinstance(value, int) and not isinstance(value, bool):
-            return Milliseconds(value)
+            return type_(value)
         if isinstance(value, float) and value.is_integer():
-            return Milliseconds(int(value))
-        raise ValueError("Expected a whole number of milliseconds")
+            return type_(int(value))
+        what = "milliseconds" if type_ is Milliseconds else "a whole number"
+        raise ValueError(f"Expected a whole number{' of ' + what if type_ is Milliseconds else ''}")
     raise NotImplementedError(f"no decoder for {type_!r}")
 
 
@@ -67,7 +72,7 @@ class MillisecondsSchema(OpenAPISchemaPlugin):
 
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
-        return value is Milliseconds
+        return value in (Milliseconds, WholeNumber)
 
     def to_openapi_schema(
         self, field_definition: FieldDefinition, schema_creator: SchemaCreator

@@ -9,11 +9,11 @@ they agree with core's checks.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from core.models import EventType
 from core.validation import (
@@ -88,6 +88,63 @@ NameFilter = Annotated[
     QueryParameter(description=_NAME_DOC, schema_extra={"pattern": NAME_PATTERN}),
 ]
 EventTypeFilter = Annotated[EventType | None, QueryParameter(description="event type")]
+VersionQuery = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=2147483647, description="read this earlier version instead"),
+]
+StateQuery = Annotated[
+    Literal["deleted"] | None,
+    # "state" is a name Litestar reserves for its own argument.
+    QueryParameter(
+        name="state",
+        description="absent: active and expired secrets; deleted: only deleted ones",
+    ),
+]
+PurgeQuery = Annotated[
+    bool,
+    QueryParameter(description="true: destroy the secret and every version now"),
+]
+# Typed str, not str | None, so the schema says string only; absent is "".
+IfMatch = Annotated[
+    str,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description='write only when the current version is this one: "<version>"',
+        schema_extra={"pattern": r'^"[1-9][0-9]{0,8}"$'},
+    ),
+]
+IfNoneMatch = Annotated[
+    str,
+    HeaderParameter(
+        name="If-None-Match",
+        required=False,
+        description="*: write only when no secret of that name exists",
+        schema_extra={"pattern": r"^\*$"},
+    ),
+]
+
+
+def parse_if_match(header: str) -> int | None:
+    """``If-Match: "<version>"`` as the version number; a malformed one is ``invalid_argument``."""
+    if not header:
+        return None
+    text = header.strip()
+    if len(text) >= 3 and text[0] == text[-1] == '"' and text[1:-1].isdigit():
+        version = int(text[1:-1])
+        if 1 <= version <= 999_999_999:
+            return version
+    raise invalid('If-Match must be a version in double quotes, e.g. "3"')
+
+
+def parse_if_none_match(header: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    raise invalid("If-None-Match takes only *")
+
+
 SecretIdFilter = Annotated[
     str | None,
     QueryParameter(description="a secret_id", schema_extra={"format": "uuid"}),
@@ -97,12 +154,19 @@ __all__ = [
     "DEFAULT_PAGE_LIMIT",
     "Cursor",
     "EventTypeFilter",
+    "IfMatch",
+    "IfNoneMatch",
     "Limit",
     "NameFilter",
     "NamePath",
     "NamespaceFilter",
     "NamespacePath",
     "OrderQuery",
+    "PurgeQuery",
     "SecretIdFilter",
+    "StateQuery",
+    "VersionQuery",
+    "parse_if_match",
+    "parse_if_none_match",
     "refuse_unknown_query",
 ]

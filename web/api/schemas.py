@@ -21,9 +21,11 @@ from core.models import (
     ListedSecret,
     NamespaceCount,
     PutResult,
+    Removal,
     SecretInfo,
     SecretState,
     SecretValue,
+    VersionInfo,
 )
 from core.timeutil import format_timestamp
 from core.tokens import CreatedToken, TokenInfo
@@ -34,6 +36,7 @@ from web.api.fields import (
     NamespacePatterns,
     Timestamp,
     TokenName,
+    WholeNumber,
     check_metadata_shape,
     timestamp,
 )
@@ -77,6 +80,7 @@ def _stored_fields(info: SecretInfo[str, dict[str, Any]]) -> dict[str, Any]:
         "updated_at": format_timestamp(info.updated_at),
         "expires_at": timestamp(info.expires_at),
         "key_version": info.key_version,
+        "version": info.version,
     }
 
 
@@ -88,6 +92,7 @@ class SecretPutRead(Struct):
     updated_at: Timestamp
     expires_at: Timestamp | None
     key_version: int
+    version: int
     is_new: bool
 
     @classmethod
@@ -106,6 +111,7 @@ class SecretRead(Struct):
     updated_at: Timestamp
     expires_at: Timestamp | None
     key_version: int
+    version: int
 
     @classmethod
     def of(cls, secret: SecretValue[str, dict[str, Any]]) -> SecretRead:
@@ -133,11 +139,78 @@ class SecretUpdateRead(Struct):
         )
 
 
-class SecretRemoveRead(Struct):
+class SecretRemoveRead(Struct, omit_defaults=True):
+    """``purged`` and ``restorable_until`` only when something was removed."""
+
     removed: bool
+    purged: bool | UnsetType = UNSET
+    restorable_until: Timestamp | UnsetType | None = UNSET
+
+    @classmethod
+    def of(cls, removal: Removal) -> SecretRemoveRead:
+        if not removal.removed:
+            return cls(removed=False)
+        return cls(
+            removed=True,
+            purged=removal.purged,
+            restorable_until=timestamp(removal.restorable_until),
+        )
 
 
-class SecretInfoRead(Struct):
+class RollbackCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /secrets/{namespace}/{name}/rollback``."""
+
+    version: Annotated[
+        WholeNumber,
+        Meta(
+            description="the version to copy",
+            extra_json_schema={"extra": {"minimum": 1, "maximum": 999_999_999}},
+        ),
+    ]
+
+
+class SecretRestoreRead(Struct):
+    secret_id: str
+    namespace: str
+    name: str
+    version: int
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+
+    @classmethod
+    def of(cls, info: SecretInfo[str, dict[str, Any]]) -> SecretRestoreRead:
+        return cls(
+            secret_id=info.secret_id,
+            namespace=info.namespace,
+            name=info.name,
+            version=info.version,
+            updated_at=format_timestamp(info.updated_at),
+            expires_at=timestamp(info.expires_at),
+        )
+
+
+class VersionRead(Struct):
+    version: int
+    created_at: Timestamp
+    actor: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, item: VersionInfo) -> VersionRead:
+        return cls(
+            version=item.version,
+            created_at=format_timestamp(item.created_at),
+            actor=item.actor,
+            current=item.current,
+        )
+
+
+class VersionPageRead(Struct):
+    items: list[VersionRead]
+    next_cursor: str | None
+
+
+class SecretInfoRead(Struct, omit_defaults=True):
     secret_id: str
     namespace: str
     name: str
@@ -146,12 +219,20 @@ class SecretInfoRead(Struct):
     updated_at: Timestamp
     expires_at: Timestamp | None
     key_version: int
+    version: int
     state: SecretState
+    # a deleted secret's only
+    deleted_at: Timestamp | UnsetType = UNSET
+    restorable_until: Timestamp | UnsetType = UNSET
 
     @classmethod
     def of(cls, listed: ListedSecret[str, dict[str, Any]]) -> SecretInfoRead:
         info = listed.info
-        return cls(**_stored_fields(info), metadata=info.metadata, state=listed.state)
+        read = cls(**_stored_fields(info), metadata=info.metadata, state=listed.state)
+        if info.deleted_at is not None and listed.restorable_until is not None:
+            read.deleted_at = format_timestamp(info.deleted_at)
+            read.restorable_until = format_timestamp(listed.restorable_until)
+        return read
 
 
 class SecretPageRead(Struct):

@@ -11,7 +11,8 @@ The read's answer is :func:`read_secret`, which the route and the read path
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, patch, put
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -19,32 +20,52 @@ from litestar.params import JSONBody
 from core.access import Principal, authorize
 from core.runtime import Store
 from core.validation import check_name, check_namespace
+from core.valuewrite import Precondition
 from web.api.deps import Caller
 from web.api.fields import core_unset
 from web.api.params import (
     DEFAULT_PAGE_LIMIT,
     Cursor,
+    IfMatch,
+    IfNoneMatch,
     Limit,
     NamePath,
     NamespacePath,
     OrderQuery,
+    PurgeQuery,
+    StateQuery,
+    VersionQuery,
+    parse_if_match,
+    parse_if_none_match,
 )
 from web.api.schemas import (
+    RollbackCreate,
     SecretCreate,
     SecretInfoRead,
     SecretPageRead,
     SecretPutRead,
     SecretRead,
     SecretRemoveRead,
+    SecretRestoreRead,
     SecretUpdate,
     SecretUpdateRead,
+    VersionPageRead,
+    VersionRead,
 )
 from web.errors import error_responses
 
 ONE = "/{namespace:str}/{name:str}"
+_ETAG = ResponseHeader(name="ETag", description='the version: "<version>"', documentation_only=True)
 
 
-async def read_secret(store: Store, principal: Principal, namespace: str, name: str) -> SecretRead:
+def etag(version: int) -> str:
+    """The ``ETag`` of an answer about version ``version`` (the one home of its form)."""
+    return f'"{version}"'
+
+
+async def read_secret(
+    store: Store, principal: Principal, namespace: str, name: str, version: int | None = None
+) -> SecretRead:
     """The answer to ``GET /secrets/{namespace}/{name}``, or the ``SecretStoreError`` to answer.
 
     The one implementation of the read: the route below and
@@ -54,7 +75,7 @@ async def read_secret(store: Store, principal: Principal, namespace: str, name: 
     check_namespace(namespace)
     check_name(name)
     authorize(principal, "read", namespace)
-    return SecretRead.of(await store.get_or_raise(namespace, name))
+    return SecretRead.of(await store.get_or_raise(namespace, name, version=version))
 
 
 class SecretController(Controller):
@@ -64,11 +85,16 @@ class SecretController(Controller):
     @put(
         ONE,
         status_code=200,
-        summary="Create or replace a secret",
-        description="201 when created, 200 when replaced. Capability `write`.",
+        summary="Create or replace a secret (a new version)",
+        description=(
+            "201 when created or when it revives a deleted secret, 200 when replaced."
+            ' `If-Match: "<version>"` / `If-None-Match: *` make it a compare-and-set:'
+            " 409 `conflict` with `current_version` when they do not hold. Capability `write`."
+        ),
+        response_headers=[_ETAG],
         responses={
             201: ResponseSpec(SecretPutRead, description="created", generate_examples=False),
-            **error_responses("value_too_large", "invalid_keys"),
+            **error_responses("conflict", "value_too_large", "invalid_keys"),
         },
     )
     async def put_secret(
@@ -77,9 +103,12 @@ class SecretController(Controller):
         name: NamePath,
         data: JSONBody[SecretCreate],
         caller: NamedDependency[Caller],
+        if_match: IfMatch = "",
+        if_none_match: IfNoneMatch = "",
     ) -> Response[SecretPutRead]:
         check_namespace(namespace)
         check_name(name)
+        precondition = Precondition(parse_if_match(if_match), parse_if_none_match(if_none_match))
         caller.authorize("write", namespace)
         result = await caller.store.put(
             namespace,
@@ -88,13 +117,19 @@ class SecretController(Controller):
             metadata=core_unset(data.metadata),
             ttl_ms=core_unset(data.ttl_ms),
             actor=caller.actor,
+            precondition=precondition,
         )
-        return Response(SecretPutRead.of(result), status_code=201 if result.is_new else 200)
+        return Response(
+            SecretPutRead.of(result),
+            status_code=201 if result.is_new else 200,
+            headers={"ETag": etag(result.info.version)},
+        )
 
     @get(
         ONE,
         summary="Read a secret's value",
-        description="Capability `read`.",
+        description="`version` reads an earlier version. Capability `read`.",
+        response_headers=[_ETAG],
         responses=error_responses(
             "not_found",
             "expired",
@@ -108,8 +143,10 @@ class SecretController(Controller):
         namespace: NamespacePath,
         name: NamePath,
         caller: NamedDependency[Caller],
-    ) -> SecretRead:
-        return await read_secret(caller.store, caller.principal, namespace, name)
+        version: VersionQuery = None,
+    ) -> Response[SecretRead]:
+        read = await read_secret(caller.store, caller.principal, namespace, name, version)
+        return Response(read, headers={"ETag": etag(read.version)})
 
     @patch(
         ONE,
@@ -142,8 +179,12 @@ class SecretController(Controller):
     @delete(
         ONE,
         status_code=200,
-        summary="Remove a secret",
-        description="`removed` is false when there was nothing to remove. Capability `delete`.",
+        summary="Delete a secret (restorable), or purge it",
+        description=(
+            "Soft: the secret and its versions are kept, unreadable, until"
+            " `restorable_until`. `purge=true` destroys them now. `removed` is false when"
+            " there was nothing to remove. Capability `delete`."
+        ),
         responses=error_responses(),
     )
     async def remove_secret(
@@ -151,13 +192,84 @@ class SecretController(Controller):
         namespace: NamespacePath,
         name: NamePath,
         caller: NamedDependency[Caller],
+        purge: PurgeQuery = False,
     ) -> SecretRemoveRead:
         check_namespace(namespace)
         check_name(name)
         caller.authorize("delete", namespace)
-        return SecretRemoveRead(
-            removed=await caller.store.remove(namespace, name, actor=caller.actor)
+        removal = await caller.store.remove(namespace, name, purge=purge, actor=caller.actor)
+        return SecretRemoveRead.of(removal)
+
+    @get(
+        ONE + "/versions",
+        summary="A secret's kept versions (never values)",
+        description="Newest first; a deleted secret's too. Capability `list`.",
+        responses=error_responses("not_found"),
+    )
+    async def list_versions(
+        self,
+        namespace: NamespacePath,
+        name: NamePath,
+        caller: NamedDependency[Caller],
+        limit: Limit = DEFAULT_PAGE_LIMIT,
+        cursor: Cursor = None,
+    ) -> VersionPageRead:
+        check_namespace(namespace)
+        check_name(name)
+        caller.authorize("list", namespace)
+        page = await caller.store.versions(namespace, name, limit=limit, cursor=cursor)
+        return VersionPageRead(
+            items=[VersionRead.of(item) for item in page.items], next_cursor=page.next_cursor
         )
+
+    @post(
+        ONE + "/rollback",
+        status_code=200,
+        summary="Write an earlier version's value as a new version",
+        description=(
+            "Metadata and expiry are unchanged; answers like a PUT. `If-Match` applies."
+            " Capability `write`."
+        ),
+        response_headers=[_ETAG],
+        responses=error_responses(
+            "not_found", "conflict", "expired", "key_unavailable", "decryption_failed"
+        ),
+    )
+    async def rollback_secret(
+        self,
+        namespace: NamespacePath,
+        name: NamePath,
+        data: JSONBody[RollbackCreate],
+        caller: NamedDependency[Caller],
+        if_match: IfMatch = "",
+    ) -> Response[SecretPutRead]:
+        check_namespace(namespace)
+        check_name(name)
+        precondition = Precondition(parse_if_match(if_match))
+        caller.authorize("write", namespace)
+        result = await caller.store.rollback(
+            namespace, name, data.version, actor=caller.actor, precondition=precondition
+        )
+        return Response(SecretPutRead.of(result), headers={"ETag": etag(result.info.version)})
+
+    @post(
+        ONE + "/restore",
+        status_code=200,
+        summary="Bring a deleted secret back, with all its versions",
+        description="409 `conflict` when the secret is not deleted. Capability `delete`.",
+        responses=error_responses("not_found", "conflict"),
+    )
+    async def restore_secret(
+        self,
+        namespace: NamespacePath,
+        name: NamePath,
+        caller: NamedDependency[Caller],
+    ) -> SecretRestoreRead:
+        check_namespace(namespace)
+        check_name(name)
+        caller.authorize("delete", namespace)
+        info = await caller.store.restore(namespace, name, actor=caller.actor)
+        return SecretRestoreRead.of(info)
 
     @get(
         "/{namespace:str}",
@@ -172,10 +284,13 @@ class SecretController(Controller):
         limit: Limit = DEFAULT_PAGE_LIMIT,
         cursor: Cursor = None,
         order: OrderQuery = "desc",
+        state_filter: StateQuery = None,
     ) -> SecretPageRead:
         check_namespace(namespace)
         caller.authorize("list", namespace)
-        page = await caller.store.list(namespace, limit=limit, cursor=cursor, order=order)
+        page = await caller.store.list(
+            namespace, limit=limit, cursor=cursor, order=order, deleted=state_filter == "deleted"
+        )
         return SecretPageRead(
             items=[SecretInfoRead.of(item) for item in page.items], next_cursor=page.next_cursor
         )

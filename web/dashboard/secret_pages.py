@@ -222,7 +222,7 @@ async def secret_delete(
     viewer: NamedDependency[Viewer], ns: FromQuery[str], name: FromQuery[str]
 ) -> Template:
     viewer.authorize("delete", ns)
-    removed = await viewer.runtime.store.remove(ns, name, actor=viewer.actor)
+    removed = (await viewer.runtime.store.remove(ns, name, actor=viewer.actor)).removed
     return fragment(
         "secrets/_deleted.html", trigger=CHANGED, namespace=ns, name=name, removed=removed
     )
