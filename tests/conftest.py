@@ -69,5 +69,5 @@ async def db(db_pool: str) -> AsyncIterator[str]:
 
     # DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
     # replaces each table's files, which costs some 50 ms per test.
-    for table in ("secrets", "audit_events", "api_tokens"):
+    for table in ("secrets", "audit_events", "api_tokens", "audit_seals", "audit_chain"):
         await fetch(f"DELETE FROM {table}")

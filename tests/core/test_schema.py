@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, Bytea, Column, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, Bytea, Column, Integer, Timestamptz, Varchar
 from piccolo.columns.column_types import BigSerial
 from piccolo.table import Table
 
@@ -38,6 +38,7 @@ def _sql_type(column: Column) -> str:
         return "bigint"
     types: dict[type[Column], str] = {
         UUID: "uuid",
+        BigInt: "bigint",
         Bytea: "bytea",
         Integer: "integer",
         JSONB: "jsonb",
