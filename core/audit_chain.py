@@ -225,3 +225,8 @@ async def remove_oldest(keyring: KeyRing, cutoff: datetime, limit: int) -> Event
                 last["seq"], last["link"], version, checkpoint_mac(key, last["seq"], last["link"])
             )
     return EventsRemoved(deleted=len(removable), is_done=len(removable) < limit)
+
+
+async def has_unsealed() -> bool:
+    """Whether events wait to be sealed (one indexed query: the seal watch's check)."""
+    return await audit_chain.has_unsealed()

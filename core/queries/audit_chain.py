@@ -74,3 +74,13 @@ async def checkpoint(seq: int, link: bytes, key_version: int, mac: bytes) -> Non
 async def freeze() -> None:
     """Make the current transaction one read-only snapshot (its first statement)."""
     await fetch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
+async def has_unsealed() -> bool:
+    """Whether any event lies beyond the sealed frontier."""
+    row = await fetch_one(
+        "SELECT EXISTS (SELECT FROM audit_events WHERE id > coalesce("
+        "(SELECT last_event_id FROM audit_chain WHERE id = $1), 0)) AS waiting",
+        HEAD_ID,
+    )
+    return bool(row is not None and row["waiting"])
