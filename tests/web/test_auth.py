@@ -26,6 +26,7 @@ PROTECTED = [
     ("GET", "/api/v1/secrets/ns", None),
     ("GET", "/api/v1/namespaces", None),
     ("GET", "/api/v1/events", None),
+    ("GET", "/api/v1/audit/verify", None),
     ("GET", "/api/v1/rotation", None),
     ("POST", "/api/v1/rotation", None),
     ("POST", "/api/v1/cleanup/secrets", {}),
@@ -191,7 +192,7 @@ async def test_admin_routes_need_the_admin_capability(
     token_client: TokenFactory, chains: object
 ) -> None:
     holder = await token_client(["*"], ["read", "write", "delete", "list", "audit"])
-    for method, path, body in PROTECTED[7:]:
+    for method, path, body in PROTECTED[8:]:
         response = await holder.request(method, path, json=body)
         assert_error(response, 403, "forbidden")
 
