@@ -51,7 +51,7 @@ from core.queries import audit_chain, audit_events, audit_seals
 
 _CHAIN_KEY_LABEL = b"secret-store audit-chain v1"
 # How often the frontier's wait looks at the lock table again.
-_WRITERS_POLL_S = 0.005
+_WRITERS_POLL_S = 0.02
 
 
 @dataclass(frozen=True)

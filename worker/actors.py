@@ -32,7 +32,7 @@ _LINK_OPTIONS: dict[str, Any] = {
 
 SEAL_BATCH = 1000
 # Between two batches of a sealer that caught up: the lag it adds under load.
-SEAL_PAUSE_S = 0.2
+SEAL_PAUSE_S = 0.5
 
 
 @cache
