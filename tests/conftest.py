@@ -71,3 +71,15 @@ async def db(db_pool: str) -> AsyncIterator[str]:
     # replaces each table's files, which costs some 50 ms per test.
     for table in ("secrets", "audit_events", "api_tokens", "audit_seals", "audit_chain"):
         await fetch(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+async def empty_audit_log(db: str) -> str:
+    """The audit log emptied before the test too: tests that check the whole
+    audit chain must not see the events of a deployment that shares the
+    session database (the e2e tests') and empties nothing."""
+    from core.db import fetch
+
+    for table in ("audit_events", "audit_seals", "audit_chain"):
+        await fetch(f"DELETE FROM {table}")
+    return db

@@ -13,6 +13,8 @@ from core.store import SecretStore
 from tests.core.conftest import FakeClock, MutableKeys
 from tests.keys import KEY_1, KEY_2
 
+pytestmark = pytest.mark.usefixtures("empty_audit_log")
+
 NS = "acme"
 DAY_MS = 24 * 3600 * 1000
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from core.audit_chain import seal_batch
 from core.db import fetch
 from core.keys import parse_keys
 from tests.web.conftest import TokenFactory
 from tests.web.support import assert_error, put
+
+pytestmark = pytest.mark.usefixtures("empty_audit_log")
 
 FIELDS = {"ok", "checked", "first_seq", "last_seq", "unsealed", "oldest_unsealed_ms", "problem"}
 

@@ -15,6 +15,8 @@ from tests.worker.support import Process, store_v1_v2, wait_until
 from worker.chains import is_running, lease_for, start_chain
 from worker.sealing import ensure_sealing
 
+pytestmark = pytest.mark.usefixtures("empty_audit_log")
+
 
 async def _unsealed() -> int:
     report = await verify(store_v1_v2().keyring(), store_v1_v2().clock())
