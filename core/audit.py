@@ -103,6 +103,7 @@ def _event(row: asyncpg.Record) -> AuditEvent:
         created_at=row["created_at"],
         actor=row["actor"],
         detail=json.loads(row["detail"]),
+        seq=row["seq"],
     )
 
 

@@ -11,13 +11,13 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-from core import audit
+from core import audit, audit_chain
 from core.crypto import InvalidCiphertext, Location, rewrap
 from core.db import transaction
 from core.keys import KeyRing
 from core.lifecycle import RECOVERY_WINDOW_MS
 from core.models import CleanupBatch, RotationBatch, RotationStatus
-from core.queries import audit_events, secret_rows, secret_versions
+from core.queries import secret_rows, secret_versions
 from core.validation import check_duration_ms, invalid
 
 log = logging.getLogger("secretstore.maintenance")
@@ -173,13 +173,16 @@ async def cleanup_secrets_batch(
 
 
 async def cleanup_events_batch(
-    now: datetime, retention_ms: int | None, limit: int = 1000
+    keyring: KeyRing, now: datetime, retention_ms: int | None, limit: int = 1000
 ) -> CleanupBatch:
-    """Delete up to ``limit`` audit events older than ``retention_ms``."""
+    """Delete up to ``limit`` sealed audit events older than ``retention_ms``, oldest seq first.
+
+    Only the oldest end of the audit chain goes, and it leaves a checkpoint,
+    so what remains still verifies (``core.audit_chain.remove_oldest``).
+    """
     retention = EVENTS_RETENTION_MS if retention_ms is None else retention_ms
     check_duration_ms("retention_ms", retention)
     _check_batch(limit)
     cutoff = now - timedelta(milliseconds=retention)
-    async with transaction():
-        rows = await audit_events.delete_older(cutoff, limit)
-    return CleanupBatch(deleted=len(rows), is_done=len(rows) < limit)
+    removed = await audit_chain.remove_oldest(keyring, cutoff, limit)
+    return CleanupBatch(deleted=removed.deleted, is_done=removed.is_done)

@@ -138,6 +138,8 @@ class AuditEvent:
     created_at: datetime
     actor: str | None
     detail: dict[str, Any]
+    # The event's place in the audit chain; None until the sealer reaches it.
+    seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,26 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from core.tables import ApiTokenRow, AuditEventRow, SecretRow, SecretVersionRow
+from core.tables import (
+    ApiTokenRow,
+    AuditChainRow,
+    AuditEventRow,
+    AuditSealRow,
+    SecretRow,
+    SecretVersionRow,
+)
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[SecretRow, SecretVersionRow, AuditEventRow, ApiTokenRow],
+    table_classes=[
+        SecretRow,
+        SecretVersionRow,
+        AuditEventRow,
+        ApiTokenRow,
+        AuditSealRow,
+        AuditChainRow,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -59,6 +59,7 @@ EMBEDDED_VAR = "SECRET_STORE_EMBEDDED"
 CLEANUP_CRON_VAR = "SECRET_STORE_CLEANUP_CRON"
 ROTATION_CRON_VAR = "SECRET_STORE_ROTATION_CRON"
 WATCHDOG_VAR = "SECRET_STORE_WATCHDOG_SECONDS"
+SEAL_WATCH_VAR = "SECRET_STORE_SEAL_WATCH_SECONDS"
 PREFIX_VAR = "SECRET_STORE_REDIS_PREFIX"
 LEASE_TTL_VAR = "SECRET_STORE_LEASE_TTL_MS"
 TIME_LIMIT_VAR = "SECRET_STORE_LINK_TIME_LIMIT_MS"
@@ -88,6 +89,7 @@ VARIABLES: tuple[str, ...] = (
     CLEANUP_CRON_VAR,
     ROTATION_CRON_VAR,
     WATCHDOG_VAR,
+    SEAL_WATCH_VAR,
     PREFIX_VAR,
     LEASE_TTL_VAR,
     TIME_LIMIT_VAR,
@@ -269,6 +271,8 @@ class SchedulerSettings:
     rotation_cron: str = "0 4 * * *"
     # 0 turns the watchdog off.
     watchdog_seconds: int = 60
+    # How often the scheduler starts the audit sealer when events wait unsealed; 0: never.
+    seal_watch_seconds: int = 2
 
 
 @dataclass(frozen=True)
@@ -401,6 +405,7 @@ class Settings:
             cleanup_cron=_cron(env, CLEANUP_CRON_VAR, defaults.cleanup_cron),
             rotation_cron=_cron(env, ROTATION_CRON_VAR, defaults.rotation_cron),
             watchdog_seconds=_int_at_least(env, WATCHDOG_VAR, defaults.watchdog_seconds, 0),
+            seal_watch_seconds=_int_at_least(env, SEAL_WATCH_VAR, defaults.seal_watch_seconds, 0),
         )
 
     def check(self) -> None:

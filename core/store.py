@@ -402,7 +402,9 @@ class SecretStore(Generic[NamespaceT, MetadataT]):
     async def cleanup_events_batch(
         self, retention_ms: int | None = None, limit: int = 1000
     ) -> CleanupBatch:
-        return await maintenance.cleanup_events_batch(self._clock(), retention_ms, limit)
+        return await maintenance.cleanup_events_batch(
+            self._keys(), self._clock(), retention_ms, limit
+        )
 
     # -- helpers -----------------------------------------------------------------
 

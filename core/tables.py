@@ -14,7 +14,7 @@ classes, the migrations and a migrated database agree.
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, Bytea, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, Bytea, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.column_types import BigSerial
 from piccolo.constraints import Unique
@@ -83,6 +83,47 @@ class AuditEventRow(Table, tablename="audit_events", db=DB):
     actor = Varchar(length=64, null=True, default=None)
     detail = JSONB(default=None)
     created_at = Timestamptz(default=None)
+
+
+class AuditSealRow(Table, tablename="audit_seals", db=DB):
+    """An event's place in the audit chain (core.audit_chain).
+
+    A table of its own rather than columns on ``audit_events``: sealing is then
+    an insert, and never rewrites an event row with its five indexes. No
+    foreign key either way: a deleted event must leave its seal behind so the
+    chain can say which one is missing.
+    """
+
+    event_id = BigInt(primary_key=True, default=None)
+    seq = BigInt(unique=True, default=None)
+    # HMAC-SHA256 over the event's fields and the previous link
+    link = Bytea(default=None)
+    # The KEK version the link's key was derived from
+    key_version = Integer(default=None)
+
+
+class AuditChainRow(Table, tablename="audit_chain", db=DB):
+    """The chain's one head row (``id`` 1), locked by every batch that changes the chain.
+
+    ``last_*`` is the newest link; ``checkpoint_*`` the last link the events
+    cleanup removed (seq 0 and an empty link before any). Each carries a MAC
+    of its own (``head_mac``, ``checkpoint_mac``) that no event row holds, so
+    the head cannot be moved back to an older link nor a checkpoint forged
+    without the key.
+    """
+
+    id = Integer(primary_key=True, default=None)
+    last_seq = BigInt(default=None)
+    # Every event with an id up to this one is sealed: the sealed frontier.
+    last_event_id = BigInt(default=None)
+    last_link = Bytea(default=None)
+    head_key_version = Integer(null=True, default=None)
+    head_mac = Bytea(null=True, default=None)
+    checkpoint_seq = BigInt(default=None)
+    checkpoint_link = Bytea(default=None)
+    checkpoint_key_version = Integer(null=True, default=None)
+    checkpoint_mac = Bytea(null=True, default=None)
+    sealed_at = Timestamptz(null=True, default=None)
 
 
 class ApiTokenRow(Table, tablename="api_tokens", db=DB):

@@ -69,5 +69,24 @@ async def db(db_pool: str) -> AsyncIterator[str]:
 
     # DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
     # replaces each table's files, which costs some 50 ms per test.
-    for table in ("secret_versions", "secrets", "audit_events", "api_tokens"):
+    for table in (
+        "secret_versions",
+        "secrets",
+        "audit_events",
+        "api_tokens",
+        "audit_seals",
+        "audit_chain",
+    ):
         await fetch(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+async def empty_audit_log(db: str) -> str:
+    """The audit log emptied before the test too: tests that check the whole
+    audit chain must not see the events of a deployment that shares the
+    session database (the e2e tests') and empties nothing."""
+    from core.db import fetch
+
+    for table in ("audit_events", "audit_seals", "audit_chain"):
+        await fetch(f"DELETE FROM {table}")
+    return db

@@ -37,6 +37,9 @@ the batch sizes ``SECRET_STORE_ROTATION_BATCH`` (100) and
 - ``SECRET_STORE_ROTATION_CRON`` (``0 4 * * *``): the daily rotation safety net.
 - ``SECRET_STORE_WATCHDOG_SECONDS`` (``60``): how often the scheduler restarts
   a rotation that has rows left and no chain; ``0`` turns the watchdog off.
+- ``SECRET_STORE_SEAL_WATCH_SECONDS`` (``2``): how often the scheduler starts
+  the audit sealer (the ``seal`` chain, ``core.audit_chain.seal_batch``) when
+  events wait unsealed (:mod:`worker.sealing`); ``0`` turns it off.
 - ``SECRET_STORE_LEASE_TTL_MS`` (``180000``): how long a chain's lease outlives
   its last renewal; it must exceed the link time limit.
 - ``SECRET_STORE_LINK_TIME_LIMIT_MS`` (``120000``): the time limit of every link.

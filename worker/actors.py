@@ -8,11 +8,13 @@ and the retention: plain values, so a link can be retried or redelivered as it i
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Any
 
 import dramatiq
 
+from core import audit_chain
 from core.runtime import Runtime, build_runtime
 from core.settings import BatchSettings
 from worker.broker import installed
@@ -26,6 +28,11 @@ _LINK_OPTIONS: dict[str, Any] = {
     "queue_name": QUEUE_NAME,
     "time_limit": _setup.config.link_time_limit_ms,
 }
+
+
+SEAL_BATCH = 1000
+# Between two batches of a sealer that caught up: the lag it adds under load.
+SEAL_PAUSE_S = 0.5
 
 
 @cache
@@ -74,6 +81,17 @@ def cleanup_events_link(
     run_link("cleanup_events", Link(lease_token, step, link_id, actor, retention_ms), clean_events)
 
 
+@dramatiq.actor(actor_name=LINK_ACTORS["seal"], **_LINK_OPTIONS)
+def seal_link(
+    lease_token: str,
+    step: int,
+    link_id: str,
+    actor: str | None = None,
+    retention_ms: int | None = None,
+) -> None:
+    run_link("seal", Link(lease_token, step, link_id, actor, retention_ms), seal)
+
+
 async def rotate(link: Link) -> BatchReport:
     current = runtime()
     batch = await current.store.rotate_batch(batches().rotation_batch_size, actor=link.actor)
@@ -94,3 +112,20 @@ async def clean_events(link: Link) -> BatchReport:
         link.retention_ms, batches().cleanup_batch_size
     )
     return BatchReport(batch.is_done, {"deleted": batch.deleted})
+
+
+async def seal(link: Link) -> BatchReport:
+    """One batch of the audit sealer (core.audit_chain.seal_batch).
+
+    The sealer goes on while writes keep arriving: a batch that caught up
+    pauses a moment instead of ending the chain, so events are sealed within
+    about a pause of their commit without a start per batch; it ends on the
+    first batch that found nothing, and the scheduler starts it again when
+    events wait.
+    """
+    store = runtime().store
+    batch = await audit_chain.seal_batch(store.keyring(), store.clock(), SEAL_BATCH)
+    if batch.is_done and batch.sealed > 0:
+        await asyncio.sleep(SEAL_PAUSE_S)
+        return BatchReport(False, {"sealed": batch.sealed, "last_seq": batch.last_seq})
+    return BatchReport(batch.is_done, {"sealed": batch.sealed, "last_seq": batch.last_seq})

@@ -54,7 +54,7 @@ from worker.lease import Lease
 
 log = logging.getLogger("secretstore.worker")
 
-ChainKind = Literal["rotation", "cleanup_secrets", "cleanup_events"]
+ChainKind = Literal["rotation", "cleanup_secrets", "cleanup_events", "seal"]
 CHAIN_KINDS: tuple[ChainKind, ...] = get_args(ChainKind)
 
 QUEUE_NAME = "chains"
@@ -64,6 +64,7 @@ LINK_ACTORS: Mapping[ChainKind, str] = {
     "rotation": "rotation_link",
     "cleanup_secrets": "cleanup_secrets_link",
     "cleanup_events": "cleanup_events_link",
+    "seal": "seal_link",
 }
 
 

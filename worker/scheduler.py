@@ -43,6 +43,7 @@ from core.settings import SchedulerSettings
 from worker.broker import installed
 from worker.chains import is_running_async, start_chain, start_chain_async
 from worker.lease import Lease
+from worker.sealing import ensure_sealing
 
 log = logging.getLogger("secretstore.scheduler")
 
@@ -146,6 +147,14 @@ def build_scheduler(
             IntervalTrigger(seconds=config.watchdog_seconds),
             id="watchdog",
             name="watchdog",
+            next_run_time=datetime.now(UTC),
+        )
+    if config.seal_watch_seconds > 0:
+        scheduler.add_job(
+            guarded("seal", lambda: asyncio.run(ensure_sealing())),
+            IntervalTrigger(seconds=config.seal_watch_seconds),
+            id="seal",
+            name="seal",
             next_run_time=datetime.now(UTC),
         )
     scheduler.add_job(

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from core.audit_chain import seal_batch
 from core.db import DB, fetch
 from core.errors import SecretStoreError
 from core.store import SecretStore
@@ -228,6 +229,7 @@ async def test_event_cleanup_honours_retention(store: SecretStore, clock: FakeCl
     clock.advance(days=100)
     await store.put(NS, "k", "v2")
     clock.advance(days=81)
+    await seal_batch(store.keyring(), clock())
     batch = await store.cleanup_events_batch()
     assert (batch.deleted, batch.is_done) == (1, True)
     assert [e.type for e in (await store.list_events()).items] == ["updated"]

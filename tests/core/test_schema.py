@@ -11,7 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from piccolo.columns import JSONB, UUID, Bytea, Column, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    Bytea,
+    Column,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.column_types import BigSerial
 from piccolo.table import Table
 
@@ -40,6 +50,7 @@ def _sql_type(column: Column) -> str:
         return _sql_type(column._foreign_key_meta.resolved_references._meta.primary_key)
     types: dict[type[Column], str] = {
         UUID: "uuid",
+        BigInt: "bigint",
         Bytea: "bytea",
         Integer: "integer",
         JSONB: "jsonb",

@@ -29,6 +29,7 @@ PROTECTED = [
     ("POST", "/api/v1/secrets/ns/s/restore", None),
     ("GET", "/api/v1/namespaces", None),
     ("GET", "/api/v1/events", None),
+    ("GET", "/api/v1/audit/verify", None),
     ("GET", "/api/v1/rotation", None),
     ("POST", "/api/v1/rotation", None),
     ("POST", "/api/v1/cleanup/secrets", {}),
@@ -194,7 +195,7 @@ async def test_admin_routes_need_the_admin_capability(
     token_client: TokenFactory, chains: object
 ) -> None:
     holder = await token_client(["*"], ["read", "write", "delete", "list", "audit"])
-    for method, path, body in PROTECTED[10:]:
+    for method, path, body in PROTECTED[11:]:
         response = await holder.request(method, path, json=body)
         assert_error(response, 403, "forbidden")
 

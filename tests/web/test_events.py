@@ -40,6 +40,7 @@ async def test_events_newest_first_with_every_field(client: httpx.AsyncClient) -
         "created_at",
         "actor",
         "detail",
+        "seq",
     }
     assert event["detail"] == {"changed": ["value"], "version": 2}
     assert "one" not in response.text and "two" not in response.text

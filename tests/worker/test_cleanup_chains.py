@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from core.audit_chain import seal_batch
 from core.db import fetch
-from tests.worker.support import Process, seed_secrets, wait_until
+from tests.worker.support import Process, seed_secrets, store_v1_v2, wait_until
 from worker.chains import ChainKind, is_running, start_chain
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,7 @@ async def secret_names() -> set[str]:
 
 
 async def seed_events(count: int, created_at: datetime) -> None:
+    """Events, sealed: the events cleanup removes only sealed ones."""
     await fetch(
         "INSERT INTO audit_events (secret_id, namespace, name, type, actor, detail, created_at)"
         " SELECT gen_random_uuid(), 'seed', 'n-' || i, 'updated', NULL, '{}'::jsonb, $2"
@@ -37,6 +39,9 @@ async def seed_events(count: int, created_at: datetime) -> None:
         count,
         created_at,
     )
+    store = store_v1_v2()
+    while not (await seal_batch(store.keyring(), created_at, limit=1000)).is_done:
+        pass
 
 
 async def event_ages(now: datetime) -> dict[int, int]:

@@ -13,6 +13,7 @@ from litestar import Router
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from web.api.audit import AuditController
 from web.api.body import StrictBody
 from web.api.deps import DEPENDENCIES
 from web.api.listings import EventController, NamespaceController
@@ -43,6 +44,7 @@ token_router = Router(
         SecretController,
         NamespaceController,
         EventController,
+        AuditController,
         RotationController,
         CleanupController,
         TokenController,

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from core.access import Capability
+from core.audit_verify import ChainReport
 from core.models import (
     AuditEvent,
     EventType,
@@ -266,6 +267,9 @@ class EventRead(Struct):
     created_at: Timestamp
     actor: str | None
     detail: dict[str, Any]
+    seq: Annotated[
+        int | None, Meta(description="the event's place in the audit chain; null until sealed")
+    ]
 
     @classmethod
     def of(cls, event: AuditEvent) -> EventRead:
@@ -278,6 +282,7 @@ class EventRead(Struct):
             created_at=format_timestamp(event.created_at),
             actor=event.actor,
             detail=event.detail,
+            seq=event.seq,
         )
 
 
@@ -427,3 +432,43 @@ class NotReadyRead(Struct):
     message: str
     status: Literal["unavailable"]
     checks: ReadyChecks
+
+
+# -- the audit chain ----------------------------------------------------------------
+
+
+class AuditProblemRead(Struct):
+    seq: int
+    kind: Annotated[
+        str,
+        Meta(
+            description="changed, missing, inserted, head, checkpoint or key_unavailable"
+            " (docs/adr/0012)"
+        ),
+    ]
+    message: str
+
+
+class AuditVerifyRead(Struct):
+    ok: bool
+    checked: int
+    first_seq: int | None
+    last_seq: int | None
+    unsealed: int
+    oldest_unsealed_ms: int | None
+    problem: AuditProblemRead | None
+
+    @classmethod
+    def of(cls, report: ChainReport) -> AuditVerifyRead:
+        problem = report.problem
+        return cls(
+            ok=report.ok,
+            checked=report.checked,
+            first_seq=report.first_seq,
+            last_seq=report.last_seq,
+            unsealed=report.unsealed,
+            oldest_unsealed_ms=report.oldest_unsealed_ms,
+            problem=None
+            if problem is None
+            else AuditProblemRead(seq=problem.seq, kind=problem.kind, message=problem.message),
+        )

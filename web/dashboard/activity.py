@@ -1,4 +1,10 @@
-"""The activity page: the audit log, filtered and paged, in sentences."""
+"""The activity page: the audit log, filtered and paged, in sentences, and the audit chain's state.
+
+The chain's state comes from a full verification, which reads every event, so
+the page asks for it as a fragment of its own once it has loaded
+(``/activity/chain``) and the table never waits for it. Only a viewer with
+``audit`` over every namespace sees it, as in the API.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from core.access import authorize_everywhere
+from core.audit_verify import verify
 from core.errors import SecretStoreError
 from core.models import EVENT_TYPES
 from web.dashboard.context import Viewer
@@ -67,8 +75,16 @@ async def activity_index(
         section="activity",
         namespace=ns or None,
         event_types=EVENT_TYPES,
+        shows_chain=viewer.principal.may_everywhere("audit"),
         **context,
     )
 
 
-ROUTES = [activity_index]
+@get("/activity/chain")
+async def activity_chain(viewer: NamedDependency[Viewer]) -> Template:
+    authorize_everywhere(viewer.principal, "audit")
+    store = viewer.runtime.store
+    return fragment("activity/_chain.html", report=await verify(store.keyring(), store.clock()))
+
+
+ROUTES = [activity_index, activity_chain]
