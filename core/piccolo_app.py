@@ -2,12 +2,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from core.tables import ApiTokenRow, AuditEventRow, SecretRow
+from core.tables import ApiTokenRow, AuditEventRow, ChainFenceRow, SecretRow
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[SecretRow, AuditEventRow, ApiTokenRow],
+    table_classes=[SecretRow, AuditEventRow, ApiTokenRow, ChainFenceRow],
     migration_dependencies=[],
     commands=[],
 )

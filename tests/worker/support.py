@@ -19,7 +19,7 @@ from core.db import fetch, fetch_one
 from core.keys import define_keys, parse_keys
 from core.models import Found
 from core.store import SecretStore
-from worker.chains import is_running
+from worker.chains import chain_state
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -39,7 +39,8 @@ def store_v1_v2() -> SecretStore[str, dict[str, Any]]:
 
 
 async def rotation_done() -> bool:
-    return not is_running("rotation")
+    """No rotation chain runs, and none waits to be resumed."""
+    return chain_state("rotation") == "idle"
 
 
 async def rotated_events() -> tuple[int, int]:
