@@ -50,11 +50,10 @@ import dramatiq
 import redis
 from dramatiq.asyncio import get_event_loop_thread
 
-from core.db import transaction
 from core.errors import SecretStoreError
-from core.queries import chain_fences
 from core.validation import check_duration_ms, invalid
 from worker.broker import installed
+from worker.fence import Fence, Fenced
 from worker.lease import ChainLease, Heartbeat
 
 log = logging.getLogger("secretstore.worker")
@@ -288,14 +287,19 @@ def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
         _log_superseded(kind, link)
 
 
-class Fenced(Exception):
-    """A batch found the fence moved on: another link of its kind took over."""
-
-
 async def _run_batches(
-    kind: ChainKind, link: Link, batch: Batch, budget_s: float, lost: threading.Event
+    kind: ChainKind,
+    link: Link,
+    batch: Batch,
+    budget_s: float,
+    lost: threading.Event,
 ) -> BatchReport:
-    fence = await chain_fences.take(kind)
+    lease = lease_for(kind)
+
+    async def holds_lease() -> bool:
+        return await asyncio.to_thread(lease.renew, link.holder)
+
+    fence = Fence(kind, holds_lease, idle_timeout_ms=installed().config.lease_ttl_ms)
     return await run_fenced_batches(kind, link, batch, fence=fence, budget_s=budget_s, lost=lost)
 
 
@@ -304,33 +308,28 @@ async def run_fenced_batches(
     link: Link,
     batch: Batch,
     *,
-    fence: int,
+    fence: Fence,
     budget_s: float,
     lost: threading.Event,
 ) -> BatchReport:
     """Batches back to back on the event loop, one log line each, until done or out of budget.
 
-    Each batch first passes the fence in its own transaction and raises
-    :class:`Fenced`, rolling back, once ``fence`` is no longer the kind's
-    number. Stops early, without running another batch, once the heartbeat
+    Each batch is one transaction past ``fence`` (:mod:`worker.fence`), which
+    raises :class:`Fenced`, with nothing written, once another link took the
+    kind over. Stops early, without running another batch, once the heartbeat
     lost the lease.
     """
-    idle_timeout_ms = installed().config.lease_ttl_ms
     link_started = time.monotonic()
     while True:
         started = time.monotonic()
-        async with transaction():
-            if not await chain_fences.pass_fence(kind, fence, idle_timeout_ms=idle_timeout_ms):
-                raise Fenced
-            # The core batch opens its own transaction, which joins this one.
-            report = await batch(link)
+        report = await fence.run(lambda: batch(link))
         log.info(
             f"{kind} batch",
             extra={
                 "chain": kind,
                 "chain_id": _chain_id(link),
                 "step": link.step,
-                "fence": fence,
+                "fence": fence.number,
                 **report.counts,
                 "done": report.is_done,
                 "duration_ms": round((time.monotonic() - started) * 1000),

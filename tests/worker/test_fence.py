@@ -12,12 +12,15 @@ import threading
 
 import asyncpg
 import pytest
+import redis
 
 from core.db import fetch_one, transaction
 from core.queries import chain_fences
 from tests.worker.support import rotated_events, seed_secrets, store_v1_v2
 from worker.actors import batches
-from worker.chains import BatchReport, Fenced, Link, run_fenced_batches
+from worker.chains import BatchReport, Fenced, Link, lease_for, run_fenced_batches
+from worker.fence import Fence
+from worker.lease import ChainLease
 
 
 async def rotate(link: Link) -> BatchReport:
@@ -31,25 +34,61 @@ async def stale_rows() -> int:
     return int(row["n"])
 
 
-async def test_a_link_whose_fence_was_taken_over_rolls_its_batch_back(db: str) -> None:
-    await seed_secrets(250)
-    link = Link.first(None, None)
-    old = await chain_fences.take("rotation")
-    new = await chain_fences.take("rotation")  # another link took the chain over
-    assert new == old + 1
+def fence_of(lease: ChainLease, link: Link) -> Fence:
+    async def holds_lease() -> bool:
+        return await asyncio.to_thread(lease.renew, link.holder)
 
+    return Fence("rotation", holds_lease, idle_timeout_ms=6000)
+
+
+async def run(link: Link, fence: Fence) -> BatchReport:
+    return await run_fenced_batches(
+        "rotation", link, rotate, fence=fence, budget_s=10, lost=threading.Event()
+    )
+
+
+async def test_a_link_whose_chain_was_taken_over_writes_nothing(
+    db: str, chain_redis: redis.Redis[bytes]
+) -> None:
+    await seed_secrets(250)
+    lease = lease_for("rotation")
+    old, new = Link.first(None, None), Link.first(None, None)
+    assert lease.claim_work(old.holder, {"token": old.lease_token})
+    old_fence = fence_of(lease, old)
+    await old_fence.take()
+    chain_redis.delete(lease.key)  # the old link's worker was paused; its lease lapsed
+    assert lease.claim_work(new.holder, {"token": new.lease_token})
+    await fence_of(lease, new).take()
+
+    # The old link wakes: its batch finds the fence moved on and its lease gone.
     with pytest.raises(Fenced):
-        await run_fenced_batches(
-            "rotation", link, rotate, fence=old, budget_s=10, lost=threading.Event()
-        )
+        await run(old, old_fence)
     assert await stale_rows() == 250
     assert await rotated_events() == (0, 0)
 
-    report = await run_fenced_batches(
-        "rotation", link, rotate, fence=new, budget_s=10, lost=threading.Event()
-    )
+
+async def test_a_link_paused_before_taking_its_number_neither_writes_nor_stops_the_new_one(
+    db: str, chain_redis: redis.Redis[bytes]
+) -> None:
+    await seed_secrets(250)
+    lease = lease_for("rotation")
+    old, new = Link.first(None, None), Link.first(None, None)
+    assert lease.claim_work(old.holder, {"token": old.lease_token})
+    chain_redis.delete(lease.key)  # paused after entering the lease, before its number
+    assert lease.claim_work(new.holder, {"token": new.lease_token})
+    new_fence = fence_of(lease, new)
+    first = await new_fence.take()
+
+    # The old link wakes and takes a number after the new one's, then finds
+    # its lease gone: it stops before any batch.
+    with pytest.raises(Fenced):
+        await fence_of(lease, old).take()
+    # The new link, still holding the lease, takes a newer number and goes on.
+    report = await run(new, new_fence)
     assert report.is_done
+    assert new_fence.number is not None and new_fence.number > first + 1
     assert await stale_rows() == 0
+    assert await rotated_events() == (250, 250)
     assert (await chain_fences.last_batches())["rotation"] is not None
 
 
