@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 
@@ -186,7 +187,8 @@ class Heartbeat:
     whose lease lapsed and was taken never gets it back; :attr:`lost` is then
     set, and the work under it should stop. A Redis error is logged and the
     next beat tries again: the lease only lapses if Redis stays unreachable for
-    most of its lifetime.
+    most of its lifetime, and once renewals have failed for a whole lifetime
+    :attr:`lost` is set too.
     """
 
     def __init__(self, lease: ChainLease, holder: str, every_ms: int) -> None:
@@ -206,13 +208,19 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
+        renewed = time.monotonic()
         while not self._stop.wait(self._every_s):
             try:
                 if not self._lease.renew(self._holder):
                     self.lost.set()
                     return
+                renewed = time.monotonic()
             except redis.RedisError as error:
                 log.warning(
                     "lease renewal failed",
                     extra={"lease": self._lease.key, "error": type(error).__name__},
                 )
+                if time.monotonic() - renewed >= self._lease.ttl_ms / 1000:
+                    # The lease may have lapsed and been taken: stop as if lost.
+                    self.lost.set()
+                    return

@@ -92,8 +92,10 @@ async def resumed_by_itself(
 ) -> tuple[Process, Process, Process]:
     """Start ``kind``, SIGKILL its worker mid-batch, start a new one, and wait for the resume."""
     first = spawn("worker", env, threads=2)
-    scheduler = spawn("scheduler", env)
+    # Started before the scheduler, whose watchdog would otherwise start the
+    # rotation first, as the scheduler.
     assert start_chain(kind, actor="admin-id")
+    scheduler = spawn("scheduler", env)
     await wait_until(under_way, within=60, interval=0.02)  # type: ignore[arg-type]
     await kill_mid_batch(first, database_url)
     # A platform restarts the dead process at once.
@@ -189,8 +191,8 @@ async def test_a_paused_worker_writes_nothing_after_another_took_its_chain_over(
     names = await seed_secrets(ROWS)
     env = shipped(worker_env)
     paused = spawn("worker", env, threads=2)
-    spawn("scheduler", env)
     assert start_chain("rotation")
+    spawn("scheduler", env)
 
     async def under_way() -> bool:
         return (await rotated_events())[0] >= 2_000
