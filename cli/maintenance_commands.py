@@ -13,6 +13,7 @@ import enum
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,6 +25,7 @@ from cli.output import reported_errors, require_env, table
 from core.errors import SecretStoreError
 from core.models import RotationStatus
 from core.settings import DATABASE_URL_VAR, REDIS_URL_VAR, Settings
+from core.timeutil import format_timestamp
 from core.validation import check_duration_ms
 
 if TYPE_CHECKING:
@@ -31,6 +33,15 @@ if TYPE_CHECKING:
     from worker.chains import ChainKind
 
 CLI_ACTOR = "cli"
+# worker.chains.CHAIN_KINDS, named here so that commands not touching Redis
+# never import the worker.
+CHAINS: tuple[ChainKind, ...] = ("rotation", "cleanup_secrets", "cleanup_events")
+STATE_TEXT = {
+    "running": "running",
+    "resuming": "stalled, resuming",
+    "idle": "idle",
+    None: "unknown (Redis not reachable)",
+}
 POLL_SECONDS = 1.0
 # How long the watch waits without progress before it suggests that no worker runs.
 STALL_HINT_SECONDS = 30.0
@@ -66,7 +77,7 @@ def rotate(
             if no_wait:
                 return None
             typer.echo("Ctrl-C stops watching; the rotation goes on in the background.", err=True)
-            return await _watch(store, chains.is_running)
+            return await _watch(store, chains.chain_state)
 
         try:
             final = run_with_database(url, start_and_watch)
@@ -93,14 +104,24 @@ def rotate(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
-    """Show the rotation status: rows per key version, stale rows, orphans."""
+    """Show the rotation status (rows per key version, stale rows, orphans) and the chains."""
     with reported_errors():
         url = require_env(DATABASE_URL_VAR)
         store = _store()
-        current = run_with_database(url, store.rotation_status)
-        running = _chain_running("rotation")
+
+        async def read() -> tuple[RotationStatus, dict[str, datetime | None]]:
+            return await store.rotation_status(), await _last_batches()
+
+        current, last_batches = run_with_database(url, read)
+        states = {kind: _chain_state(kind) for kind in CHAINS}
+    running = None if states["rotation"] is None else states["rotation"] == "running"
     if as_json:
-        typer.echo(json.dumps(status_document(current, running), indent=2))
+        document = status_document(current, running)
+        document["chains"] = {
+            kind: {"state": states[kind], "last_batch_at": _timestamp(last_batches.get(kind))}
+            for kind in CHAINS
+        }
+        typer.echo(json.dumps(document, indent=2))
         return
     configured = set(current.configured_versions)
     rows = []
@@ -121,6 +142,12 @@ def status(
     )
     if not current.complete and _rewrappable(current) == 0:
         typer.echo(_incomplete_reason(current))
+    typer.echo(
+        table(
+            ("CHAIN", "STATE", "LAST LINK RAN"),
+            [(kind, STATE_TEXT[states[kind]], _ago(last_batches.get(kind))) for kind in CHAINS],
+        )
+    )
 
 
 def cleanup(
@@ -195,20 +222,40 @@ def _store() -> Store:
     return build_runtime().store
 
 
-def _chain_running(kind: ChainKind) -> bool | None:
-    """Whether a chain of ``kind`` runs; None when Redis is not configured or not reachable."""
+def _chain_state(kind: ChainKind) -> str | None:
+    """The state of the ``kind`` chain; None when Redis is not configured or not reachable."""
     if not Settings.from_env().redis_url:
         return None
     from worker import chains
 
     try:
-        return bool(chains.is_running(kind))
+        return chains.chain_state(kind)
     except SecretStoreError:
         return None
 
 
-async def _watch(store: Store, is_running: Callable[[ChainKind], bool]) -> RotationStatus:
-    """Poll until nothing rewrappable is left or the chain stops, drawing a progress bar."""
+async def _last_batches() -> dict[str, datetime | None]:
+    from core.queries import chain_fences
+
+    return await chain_fences.last_batches()
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else format_timestamp(moment)
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    seconds = max(0, round((datetime.now(UTC) - moment).total_seconds()))
+    return f"{format_timestamp(moment)} ({seconds} s ago)"
+
+
+async def _watch(store: Store, chain_state: Callable[[ChainKind], str]) -> RotationStatus:
+    """Poll until nothing rewrappable is left or the chain ends, drawing a progress bar.
+
+    A chain whose worker died is resumed by the scheduler: watching goes on.
+    """
     current = await store.rotation_status()
     total = _rewrappable(current)
     progress = Progress(
@@ -228,7 +275,7 @@ async def _watch(store: Store, is_running: Callable[[ChainKind], bool]) -> Rotat
             progress.update(task, total=total, completed=total - left)
             if left == 0:
                 return current
-            if not await asyncio.to_thread(is_running, "rotation"):
+            if await asyncio.to_thread(chain_state, "rotation") == "idle":
                 # Read once more: the chain may have finished between the two reads.
                 return await store.rotation_status()
             if left != last_left:

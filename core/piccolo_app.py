@@ -7,6 +7,7 @@ from core.tables import (
     AuditChainRow,
     AuditEventRow,
     AuditSealRow,
+    ChainFenceRow,
     SecretRow,
     SecretVersionRow,
 )
@@ -21,6 +22,7 @@ APP_CONFIG = AppConfig(
         ApiTokenRow,
         AuditSealRow,
         AuditChainRow,
+        ChainFenceRow,
     ],
     migration_dependencies=[],
     commands=[],

@@ -120,6 +120,9 @@ _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _DECIMAL = re.compile(r"[0-9]+")
 # Dramatiq's maintenance chance is counted per million broker commands.
 _MAINTENANCE_SCALE = 1_000_000
+# A renewal is one Redis round trip, which may take up to its two-second socket
+# timeout; a lease must outlast a few of those.
+MIN_LEASE_TTL_MS = 3_000
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A session record's MAC is only as strong as this secret is hard to guess.
 MIN_SESSION_SECRET = 32
@@ -241,9 +244,12 @@ class ChainSettings:
     # Every Redis key of this deployment starts with it: the chain leases, the
     # scheduler's leader lock and Dramatiq's queues.
     redis_prefix: str = "secretstore"
-    # How long a lease outlives its last renewal. It must exceed the link time
-    # limit, so that a live link never loses its chain in the middle of a batch.
-    lease_ttl_ms: int = 180_000
+    # How long a chain's lease outlives its last renewal. While a link runs, a
+    # thread of its worker renews it every quarter of this, so only a dead,
+    # paused or cut-off worker loses it, and the scheduler resumes its chain
+    # within about this long (docs/adr/0011). A takeover never lets a stale
+    # link write: the database fences it off.
+    lease_ttl_ms: int = 6_000
     link_time_limit_ms: int = 120_000
     # After this long without a heartbeat a worker counts as dead and its unacked
     # links are requeued (by Dramatiq's queue maintenance, which runs on a random
@@ -262,6 +268,16 @@ class ChainSettings:
     def key(self, *parts: str) -> str:
         """A Redis key in this deployment's namespace."""
         return redis_key(self.redis_prefix, *parts)
+
+    @property
+    def lease_renew_ms(self) -> int:
+        """How often a running link renews its lease."""
+        return self.lease_ttl_ms // 4
+
+    @property
+    def resume_check_ms(self) -> int:
+        """How often the scheduler looks for a chain whose lease lapsed with work left."""
+        return self.lease_ttl_ms // 3
 
 
 @dataclass(frozen=True)
@@ -381,7 +397,7 @@ class Settings:
         env, defaults = self._env, ChainSettings()
         chains = ChainSettings(
             redis_prefix=self.redis_prefix,
-            lease_ttl_ms=_int_at_least(env, LEASE_TTL_VAR, defaults.lease_ttl_ms, 1),
+            lease_ttl_ms=_int_at_least(env, LEASE_TTL_VAR, defaults.lease_ttl_ms, MIN_LEASE_TTL_MS),
             link_time_limit_ms=_int_at_least(env, TIME_LIMIT_VAR, defaults.link_time_limit_ms, 1),
             heartbeat_timeout_ms=_int_at_least(
                 env, HEARTBEAT_VAR, defaults.heartbeat_timeout_ms, 1
@@ -390,8 +406,6 @@ class Settings:
             poll_ms=_int_at_least(env, POLL_VAR, defaults.poll_ms, 5),
             link_budget_ms=_int_at_least(env, LINK_BUDGET_VAR, defaults.link_budget_ms, 0),
         )
-        if chains.lease_ttl_ms <= chains.link_time_limit_ms:
-            raise _invalid(f"{LEASE_TTL_VAR} must be greater than {TIME_LIMIT_VAR}")
         if chains.link_budget_ms * 2 > chains.link_time_limit_ms:
             raise _invalid(f"{LINK_BUDGET_VAR} must be at most half of {TIME_LIMIT_VAR}")
         if chains.maintenance_chance > _MAINTENANCE_SCALE:

@@ -137,3 +137,19 @@ class ApiTokenRow(Table, tablename="api_tokens", db=DB):
     created_at = Timestamptz(default=None)
     expires_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class ChainFenceRow(Table, tablename="chain_fences", db=DB):
+    """One row per kind of worker chain: the fence its links must pass to write.
+
+    A link takes a fence number when it starts (the number goes up by one), and
+    every batch it runs first updates this row where the number is still its
+    own, inside the batch's transaction. A link superseded while it was slow or
+    paused finds a higher number there, so its transaction writes nothing
+    (docs/adr/0011).
+    """
+
+    kind = Varchar(length=32, primary_key=True, default=None)
+    fence = Integer(default=None)
+    # When a batch of this kind last committed.
+    last_batch_at = Timestamptz(null=True, default=None)

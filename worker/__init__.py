@@ -7,10 +7,11 @@ Default path::
 
 and, from the web process, the CLI or a shell::
 
-    from worker.chains import start_chain, is_running
+    from worker.chains import chain_state, is_running, start_chain
     start_chain("rotation", actor=token_id)          # True: started; False: joined
     start_chain("cleanup_secrets", retention_ms=30 * 24 * 3600 * 1000)
     is_running("rotation")                           # the API's "running"
+    chain_state("rotation")                          # "running", "resuming", "idle"
 
 A chain is a sequence of messages. Each link runs one core batch
 (``rotate_batch``, ``cleanup_secrets_batch``, ``cleanup_events_batch``) in one
@@ -35,13 +36,17 @@ the batch sizes ``SECRET_STORE_ROTATION_BATCH`` (100) and
   and of events, five-field cron in UTC (name weekdays: APScheduler 3 counts
   them from Monday).
 - ``SECRET_STORE_ROTATION_CRON`` (``0 4 * * *``): the daily rotation safety net.
-- ``SECRET_STORE_WATCHDOG_SECONDS`` (``60``): how often the scheduler restarts
-  a rotation that has rows left and no chain; ``0`` turns the watchdog off.
+- ``SECRET_STORE_WATCHDOG_SECONDS`` (``60``): how often the scheduler starts
+  a rotation when rows are left to rewrap and no chain runs; ``0`` turns the
+  watchdog off (the resume job below stays on).
+- ``SECRET_STORE_LEASE_TTL_MS`` (``6000``, at least ``3000``): how long a
+  chain's lease outlives its last renewal. A running link renews it every
+  quarter of this; the scheduler looks for lapsed leases with work left every
+  third of it and resumes those chains, so a chain whose worker died runs
+  again within about this long plus a new worker's start.
 - ``SECRET_STORE_SEAL_WATCH_SECONDS`` (``2``): how often the scheduler starts
   the audit sealer (the ``seal`` chain, ``core.audit_chain.seal_batch``) when
   events wait unsealed (:mod:`worker.sealing`); ``0`` turns it off.
-- ``SECRET_STORE_LEASE_TTL_MS`` (``180000``): how long a chain's lease outlives
-  its last renewal; it must exceed the link time limit.
 - ``SECRET_STORE_LINK_TIME_LIMIT_MS`` (``120000``): the time limit of every link.
 - ``SECRET_STORE_BROKER_HEARTBEAT_MS`` (``60000``): the silence after which a
   worker counts as dead and its unacknowledged links are delivered again.
@@ -57,14 +62,15 @@ Caveats:
 
 - A trigger while a chain of its kind runs joins that chain; a ``retention_ms``
   it gives is not used.
-- A worker killed mid-batch loses nothing: the transaction rolls back and the
-  link comes back through Dramatiq once the dead worker's heartbeat lapses, or
-  the watchdog starts a new rotation chain once the lease lapses. No row is
-  rewrapped twice (rows are claimed ``FOR UPDATE SKIP LOCKED``).
+- A worker killed mid-batch loses nothing: the transaction rolls back, the
+  lease lapses within seconds and the scheduler resumes the chain's work as a
+  new chain with the same actor and retention (or, with no scheduler, the
+  link comes back through Dramatiq once the dead worker's heartbeat lapses).
+  A paused or cut-off link never writes after a takeover: each batch passes a
+  fence in the database first (``chain_fences``, docs/adr/0011). No row is
+  processed twice.
 - Failing links are retried with backoff, except for domain errors (a bad key
   configuration, a bad retention), which end the chain at once.
 - With Redis down, reads and writes of secrets go on; starting or checking a
   chain raises ``SecretStoreError("unavailable")`` within about two seconds.
-- The cleanup chains are not watched: a cleanup chain that died is run again by
-  the next daily cleanup.
 """

@@ -8,7 +8,6 @@ and the retention: plain values, so a link can be retried or redelivered as it i
 
 from __future__ import annotations
 
-import asyncio
 from functools import cache
 from typing import Any
 
@@ -126,6 +125,8 @@ async def seal(link: Link) -> BatchReport:
     store = runtime().store
     batch = await audit_chain.seal_batch(store.keyring(), store.clock(), SEAL_BATCH)
     if batch.is_done and batch.sealed > 0:
-        await asyncio.sleep(SEAL_PAUSE_S)
-        return BatchReport(False, {"sealed": batch.sealed, "last_seq": batch.last_seq})
+        # The pause is taken outside the batch's transaction (run_fenced_batches).
+        return BatchReport(
+            False, {"sealed": batch.sealed, "last_seq": batch.last_seq}, pause_s=SEAL_PAUSE_S
+        )
     return BatchReport(batch.is_done, {"sealed": batch.sealed, "last_seq": batch.last_seq})

@@ -9,25 +9,27 @@ that claimed fewer rows than its limit. Orphans and rows whose KEK no longer
 unwraps them are never claimed again, so a store holding only those ends the
 chain after one batch instead of spinning.
 
-Caveats:
+Caveats (docs/adr/0011 for why):
 
 - At most one chain of each kind runs. The chain's lease (:mod:`worker.lease`)
   names the link that holds it, ``<token>:<step>:<link id>``: the token is drawn
   when the chain starts and every message carries it with its step and an id
   of its own. A link may run when it holds the lease already (it is being
-  retried or redelivered), when the lease lapsed, or when the link before it
-  (``<token>:<step - 1>:``) holds it; any other holder means another chain, or
-  another copy of this step, owns the work, and the link stops. So of two
-  copies of one step only the first to enter goes on, and the chain never
-  forks. A trigger while a chain runs joins it and gets ``False``; its
-  ``retention_ms`` is not used, the running chain keeps its own.
-- A link killed mid-batch loses nothing: its transaction rolls back, Dramatiq
-  redelivers the unacknowledged message once the dead worker's heartbeat
-  lapses, and the link, still named in the lease, runs again. Rows are claimed
-  ``FOR UPDATE SKIP LOCKED`` and rewrapped in the claiming transaction, so no
-  row is rewrapped twice however often a link runs. When the lease itself
-  lapsed and the scheduler's watchdog started a new chain, a late redelivered
-  link finds the lease taken and stops.
+  retried or redelivered), when the link before it (``<token>:<step - 1>:``)
+  holds it, or when the lease lapsed and the work still belongs to its chain
+  (the lease's work hash names the token). Anything else means another chain,
+  or another copy of this step, owns the work, and the link stops. A trigger
+  while a chain runs joins it and gets ``False``; its ``retention_ms`` is not
+  used, the running chain keeps its own.
+- The lease is short (6 s) and a heartbeat thread renews it while a link runs,
+  so a dead or paused worker loses it within seconds; the scheduler then
+  resumes the work as a new chain (:func:`resume_chain`). Whatever a lapsed
+  lease lets happen, the fence in the database keeps a superseded link from
+  writing: every link takes the next fence number of its kind, and every batch
+  passes the fence in its own transaction.
+- A link killed mid-batch loses nothing: its transaction rolls back. Rows are
+  claimed ``FOR UPDATE SKIP LOCKED`` and rewrapped in the claiming
+  transaction, so no row is rewrapped twice however often a link runs.
 - With Redis unreachable, :func:`start_chain` and :func:`is_running` raise
   ``SecretStoreError("unavailable")`` within about two seconds.
 """
@@ -37,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -50,12 +53,14 @@ from dramatiq.asyncio import get_event_loop_thread
 from core.errors import SecretStoreError
 from core.validation import check_duration_ms, invalid
 from worker.broker import installed
-from worker.lease import Lease
+from worker.fence import Fence, Fenced
+from worker.lease import ChainLease, Heartbeat
 
 log = logging.getLogger("secretstore.worker")
 
 ChainKind = Literal["rotation", "cleanup_secrets", "cleanup_events", "seal"]
 CHAIN_KINDS: tuple[ChainKind, ...] = get_args(ChainKind)
+ChainState = Literal["running", "resuming", "idle"]
 
 QUEUE_NAME = "chains"
 # The actors in worker.actors carry these names. Links are sent by name, so a
@@ -121,15 +126,20 @@ class BatchReport:
 
     is_done: bool
     counts: Mapping[str, int]
+    # A wait before the next batch, taken after the batch's transaction has
+    # committed (a sealer that caught up waits for more events).
+    pause_s: float = 0.0
 
 
 Batch = Callable[[Link], Awaitable[BatchReport]]
 
 
 @cache
-def lease_for(kind: ChainKind) -> Lease:
+def lease_for(kind: ChainKind) -> ChainLease:
     setup = installed()
-    return Lease(setup.client, setup.config.key("chain", kind, "lease"), setup.config.lease_ttl_ms)
+    return ChainLease(
+        setup.client, setup.config.key("chain", kind, "lease"), setup.config.lease_ttl_ms
+    )
 
 
 def start_chain(
@@ -151,29 +161,56 @@ def start_chain(
     lease = lease_for(kind)
     link = Link.first(actor, retention_ms)
     try:
-        if not lease.claim(link.holder):
+        if not lease.claim_work(link.holder, _work_of(link)):
             return False
-        try:
-            send_link(kind, link)
-        except BaseException:
-            # Free the lease at once rather than leave a chain with no message
-            # that would block every trigger until the lease lapses.
-            lease.release(link.holder)
-            raise
+        _send_or_release(kind, link)
     except redis.RedisError as error:
         raise _unavailable(kind, error) from None
     log.info("chain started", extra={"chain": kind, "chain_id": _chain_id(link)})
     return True
 
 
-def is_running(kind: ChainKind) -> bool:
-    """Whether a chain of ``kind`` holds its lease (it may be between two links)."""
-    if kind not in CHAIN_KINDS:
-        raise invalid(f"unknown chain {kind!r}")
+def resume_chain(kind: ChainKind) -> bool:
+    """Carry on the work of a chain whose lease lapsed (its worker died); ``True`` if resumed.
+
+    The new chain has a token of its own and the actor and retention of the
+    one it replaces, whose links, should they come back, find the work taken.
+    """
+    lease = lease_for(kind)
     try:
-        return lease_for(kind).is_held()
+        work = lease.work()
+        if not work or lease.is_held():
+            return False
+        link = Link.first(work.get("actor"), _int_or_none(work.get("retention_ms")))
+        if not lease.resume(link.holder, token=work["token"], new_token=link.lease_token):
+            return False
+        _send_or_release(kind, link)
     except redis.RedisError as error:
         raise _unavailable(kind, error) from None
+    log.info(
+        "chain resumed",
+        extra={"chain": kind, "chain_id": _chain_id(link), "after": work["token"][:8]},
+    )
+    return True
+
+
+def chain_state(kind: ChainKind) -> ChainState:
+    """``running`` while a live link holds the lease (or hands it on); ``resuming``
+    when the lease lapsed with work left, which the scheduler resumes; else ``idle``."""
+    if kind not in CHAIN_KINDS:
+        raise invalid(f"unknown chain {kind!r}")
+    lease = lease_for(kind)
+    try:
+        if lease.is_held():
+            return "running"
+        return "resuming" if lease.work() else "idle"
+    except redis.RedisError as error:
+        raise _unavailable(kind, error) from None
+
+
+def is_running(kind: ChainKind) -> bool:
+    """Whether a live chain of ``kind`` holds its lease (it may be between two links)."""
+    return chain_state(kind) == "running"
 
 
 async def start_chain_async(
@@ -185,6 +222,10 @@ async def start_chain_async(
 
 async def is_running_async(kind: ChainKind) -> bool:
     return await asyncio.to_thread(is_running, kind)
+
+
+async def chain_state_async(kind: ChainKind) -> ChainState:
+    return await asyncio.to_thread(chain_state, kind)
 
 
 def send_link(kind: ChainKind, link: Link) -> None:
@@ -200,24 +241,31 @@ def send_link(kind: ChainKind, link: Link) -> None:
 
 
 def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
-    """One link of a chain: enter the lease, run batches, then hand on or finish.
+    """One link of a chain: enter the lease, take the fence, run batches, hand on or finish.
 
     Runs on a Dramatiq worker thread; the batches run on the AsyncIO
-    middleware's event loop, where the database pool lives. Each batch is its
-    own transaction; the link runs them back to back until the work is done or
-    its time budget is spent, then renews the lease and enqueues the next link.
-    The budget is far below the lease's lifetime, so the lease cannot lapse
-    between two batches of one link and is renewed once per link. Redis and
-    database errors propagate, so Dramatiq retries the link with backoff; the
-    retried link still holds the lease and runs again.
+    middleware's event loop, where the database pool lives. While the link
+    runs, a heartbeat thread renews its lease. Each batch is its own
+    transaction and first passes the fence, so a link superseded while it was
+    paused writes nothing. The link runs batches back to back until the work
+    is done or its time budget is spent, then renews the lease and enqueues
+    the next link. Redis and database errors propagate, so Dramatiq retries
+    the link with backoff; the retried link enters again if its chain still
+    owns the work.
     """
     lease = lease_for(kind)
-    if not lease.hold(link.holder, after=link.predecessor):
+    if not lease.enter(link.holder, after=link.predecessor, token=link.lease_token):
         _log_superseded(kind, link)
         return
-    budget_s = installed().config.link_budget_ms / 1000
+    config = installed().config
     try:
-        report = _run_on_loop(_run_batches(kind, link, batch, budget_s))
+        with Heartbeat(lease, link.holder, config.lease_renew_ms) as heartbeat:
+            report = _run_on_loop(
+                _run_batches(kind, link, batch, config.link_budget_ms / 1000, heartbeat.lost)
+            )
+    except Fenced:
+        _log_superseded(kind, link, fenced=True)
+        return
     except SecretStoreError as error:
         if error.code != "unavailable":
             # A domain error (bad key configuration, bad retention) fails the
@@ -235,7 +283,7 @@ def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
             "chain finished",
             extra={"chain": kind, "chain_id": _chain_id(link), "links": link.step + 1},
         )
-    elif lease.hold(link.holder):
+    elif lease.enter(link.holder, after=None, token=link.lease_token):
         # Renewed: the lease now lasts through the queue to the next link,
         # which takes it over from this one.
         send_link(kind, link.following())
@@ -243,33 +291,90 @@ def run_link(kind: ChainKind, link: Link, batch: Batch) -> None:
         _log_superseded(kind, link)
 
 
-async def _run_batches(kind: ChainKind, link: Link, batch: Batch, budget_s: float) -> BatchReport:
-    """Batches back to back on the event loop, one log line each, until done or out of budget."""
+async def _run_batches(
+    kind: ChainKind,
+    link: Link,
+    batch: Batch,
+    budget_s: float,
+    lost: threading.Event,
+) -> BatchReport:
+    lease = lease_for(kind)
+
+    async def holds_lease() -> bool:
+        return await asyncio.to_thread(lease.renew, link.holder)
+
+    fence = Fence(kind, holds_lease, idle_timeout_ms=installed().config.lease_ttl_ms)
+    return await run_fenced_batches(kind, link, batch, fence=fence, budget_s=budget_s, lost=lost)
+
+
+async def run_fenced_batches(
+    kind: ChainKind,
+    link: Link,
+    batch: Batch,
+    *,
+    fence: Fence,
+    budget_s: float,
+    lost: threading.Event,
+) -> BatchReport:
+    """Batches back to back on the event loop, one log line each, until done or out of budget.
+
+    Each batch is one transaction past ``fence`` (:mod:`worker.fence`), which
+    raises :class:`Fenced`, with nothing written, once another link took the
+    kind over. Stops early, without running another batch, once the heartbeat
+    lost the lease.
+    """
     link_started = time.monotonic()
     while True:
         started = time.monotonic()
-        report = await batch(link)
+        report = await fence.run(lambda: batch(link))
         log.info(
             f"{kind} batch",
             extra={
                 "chain": kind,
                 "chain_id": _chain_id(link),
                 "step": link.step,
+                "fence": fence.number,
                 **report.counts,
                 "done": report.is_done,
                 "duration_ms": round((time.monotonic() - started) * 1000),
             },
         )
-        if report.is_done or time.monotonic() - link_started >= budget_s:
+        if report.pause_s:
+            await asyncio.sleep(report.pause_s)
+        if report.is_done or lost.is_set() or time.monotonic() - link_started >= budget_s:
             return report
 
 
-def _log_superseded(kind: ChainKind, link: Link) -> None:
+def _log_superseded(kind: ChainKind, link: Link, *, fenced: bool = False) -> None:
     # Another chain, or another copy of this step, owns the work now.
     log.info(
-        "chain link superseded",
+        "chain link fenced off" if fenced else "chain link superseded",
         extra={"chain": kind, "chain_id": _chain_id(link), "step": link.step},
     )
+
+
+def _work_of(link: Link) -> dict[str, str]:
+    """What the lease's work hash records of a chain, to resume it as it was started."""
+    work = {"token": link.lease_token}
+    if link.actor is not None:
+        work["actor"] = link.actor
+    if link.retention_ms is not None:
+        work["retention_ms"] = str(link.retention_ms)
+    return work
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return None if text is None else int(text)
+
+
+def _send_or_release(kind: ChainKind, link: Link) -> None:
+    try:
+        send_link(kind, link)
+    except BaseException:
+        # Free the lease at once rather than leave a chain with no message
+        # that would block every trigger until the lease lapses.
+        lease_for(kind).release(link.holder)
+        raise
 
 
 def _run_on_loop(work: Coroutine[Any, Any, BatchReport]) -> BatchReport:

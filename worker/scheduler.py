@@ -7,8 +7,11 @@ APScheduler process of their own:
   with their default retentions;
 - the daily rotation safety net (``SECRET_STORE_ROTATION_CRON``) and the
   watchdog (every ``SECRET_STORE_WATCHDOG_SECONDS``) start a rotation chain
-  when no chain holds the rotation lease and rewrappable rows remain, which
-  also restarts a chain whose lease lapsed after its worker died.
+  when no chain holds the rotation lease and rewrappable rows remain (keys
+  changed and nobody started a rotation);
+- the resume job, every third of the chain lease's lifetime (2 s by default),
+  resumes each chain whose lease lapsed with its work unfinished: its worker
+  died or was cut off. It only reads Redis, so it costs nothing while idle.
 
 Cron expressions have five fields and are read in UTC. APScheduler 3 numbers
 weekdays from Monday = 0, unlike crontab: name the days (``mon-fri``) instead.
@@ -41,7 +44,13 @@ from core.logs import configure_logging
 from core.runtime import Runtime, Store, build_runtime
 from core.settings import SchedulerSettings
 from worker.broker import installed
-from worker.chains import is_running_async, start_chain, start_chain_async
+from worker.chains import (
+    CHAIN_KINDS,
+    is_running_async,
+    resume_chain,
+    start_chain,
+    start_chain_async,
+)
 from worker.lease import Lease
 from worker.sealing import ensure_sealing
 
@@ -101,8 +110,14 @@ def start_cleanup() -> None:
         start_chain(kind, actor=SCHEDULER_ACTOR)
 
 
+def resume_chains() -> None:
+    """Resume every chain whose lease lapsed with work left."""
+    for kind in CHAIN_KINDS:
+        resume_chain(kind)
+
+
 def build_scheduler(
-    config: SchedulerSettings, runtime: Runtime, leadership: Leadership
+    config: SchedulerSettings, runtime: Runtime, leadership: Leadership, *, resume_ms: int
 ) -> BlockingScheduler:
     def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
@@ -158,6 +173,13 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),
         )
     scheduler.add_job(
+        guarded("resume", resume_chains),
+        IntervalTrigger(seconds=resume_ms / 1000),
+        id="resume",
+        name="resume",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
         guarded("leadership", lambda: None),  # holding the lock is the whole job
         IntervalTrigger(seconds=LEADER_RENEW_SECONDS),
         id="leadership",
@@ -183,7 +205,9 @@ def main() -> None:
         leadership = Leadership(
             Lease(setup.client, setup.config.key("scheduler", "leader"), LEADER_TTL_MS)
         )
-        scheduler = build_scheduler(config, runtime, leadership)
+        scheduler = build_scheduler(
+            config, runtime, leadership, resume_ms=setup.config.resume_check_ms
+        )
     except SecretStoreError as error:
         log.error("scheduler cannot start", extra={"code": error.code, "reason": error.message})
         raise SystemExit(2) from None
@@ -199,6 +223,7 @@ def main() -> None:
             "cleanup_cron": config.cleanup_cron,
             "rotation_cron": config.rotation_cron,
             "watchdog_seconds": config.watchdog_seconds,
+            "resume_ms": setup.config.resume_check_ms,
         },
     )
     try:

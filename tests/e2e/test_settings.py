@@ -59,6 +59,12 @@ def test_rotation_progress_runs_to_complete_and_polling_stops(admin: Page) -> No
     expect(page.locator("#events-table tbody tr").first).to_contain_text("rotated from v1 to v2")
     expect(page.locator("#events-table tbody tr").first).to_contain_text("bootstrap admin")
 
+    # The chains card says when the rotation's last link ran.
+    page.goto("/settings")
+    chain = page.locator("#chain-rotation")
+    expect(chain).to_have_attribute("data-state", "idle")
+    expect(chain).to_contain_text("just now")
+
 
 def test_cleanup_buttons_start_their_chains(admin: Page) -> None:
     page = admin

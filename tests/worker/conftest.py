@@ -23,12 +23,12 @@ PREFIX = f"secretstore-test-{uuid.uuid4().hex[:12]}"
 os.environ["SECRET_STORE_REDIS_PREFIX"] = PREFIX
 
 # Quick queue maintenance, and a heartbeat timeout short enough for a test to
-# watch a dead worker's link come back (the crash test shortens it further) yet
-# long enough that a live worker on a loaded machine is not taken for dead.
+# watch a dead worker's link come back through Dramatiq yet long enough that a
+# live worker on a loaded machine is not taken for dead. The chain leases keep
+# their shipped lifetime; the resume tests (test_resume.py) use none of these.
 TEST_WORKER_ENV = {
     "SECRET_STORE_BROKER_HEARTBEAT_MS": "15000",
     "SECRET_STORE_BROKER_MAINTENANCE_CHANCE": "1000000",
-    "SECRET_STORE_LEASE_TTL_MS": "30000",
     "SECRET_STORE_LINK_TIME_LIMIT_MS": "20000",
 }
 

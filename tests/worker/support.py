@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.crypto import Location, seal
 from core.db import fetch, fetch_one
@@ -21,7 +22,7 @@ from core.models import Found
 from core.store import SecretStore
 from tests.keys import KEY_1, KEYS_V1_V2
 from tests.support import ROOT, VENV_BIN
-from worker.chains import is_running
+from worker.chains import chain_state
 
 # The deployment's keys in every test are KEYS_V1_V2: rows are seeded under
 # version 1 and rotated onto version 2.
@@ -34,7 +35,8 @@ def store_v1_v2() -> SecretStore[str, dict[str, Any]]:
 
 
 async def rotation_done() -> bool:
-    return not is_running("rotation")
+    """No rotation chain runs, and none waits to be resumed."""
+    return chain_state("rotation") == "idle"
 
 
 async def rotated_events() -> tuple[int, int]:
@@ -223,3 +225,59 @@ def worker_command(threads: int) -> list[str]:
 
 def scheduler_command() -> list[str]:
     return [str(VENV_BIN / "python"), "-m", "worker.scheduler"]
+
+
+class RedisLine:
+    """A TCP proxy in front of Redis that a test can cut, as a network partition would.
+
+    A worker given ``url`` reaches Redis only through it. :meth:`cut` closes
+    every connection and refuses new ones until :meth:`mend`.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        target = urlsplit(redis_url)
+        self._host, self._port = target.hostname or "127.0.0.1", target.port or 6379
+        self._path = target.path
+        self._cut = False
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> RedisLine:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"redis://127.0.0.1:{port}{self._path}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.cut()
+        assert self._server is not None
+        self._server.close()
+
+    def cut(self) -> None:
+        self._cut = True
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def mend(self) -> None:
+        self._cut = False
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
+        self._writers.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))

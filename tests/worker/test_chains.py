@@ -17,8 +17,16 @@ from core.errors import SecretStoreError
 from tests.support import ROOT, VENV_BIN
 from worker import middleware
 from worker.broker import installed
-from worker.chains import LINK_ACTORS, Link, is_running, lease_for, start_chain
-from worker.lease import Lease
+from worker.chains import (
+    LINK_ACTORS,
+    Link,
+    chain_state,
+    is_running,
+    lease_for,
+    resume_chain,
+    start_chain,
+)
+from worker.lease import ChainLease
 from worker.scheduler import start_cleanup
 
 
@@ -80,25 +88,29 @@ def test_the_scheduled_cleanup_starts_both_cleanup_chains(chain_redis: redis.Red
 
 
 @pytest.fixture
-def lease(chain_redis: redis.Redis[bytes]) -> Lease:
+def lease(chain_redis: redis.Redis[bytes]) -> ChainLease:
     return lease_for("rotation")
 
 
-def enters(lease: Lease, link: Link) -> bool:
-    return lease.hold(link.holder, after=link.predecessor)
+def enters(lease: ChainLease, link: Link) -> bool:
+    return lease.enter(link.holder, after=link.predecessor, token=link.lease_token)
 
 
-def test_only_one_claim_of_a_lease_wins(lease: Lease) -> None:
+def claims(lease: ChainLease, link: Link) -> bool:
+    return lease.claim_work(link.holder, {"token": link.lease_token})
+
+
+def test_only_one_claim_of_a_lease_wins(lease: ChainLease) -> None:
     first, second = Link.first(None, None), Link.first(None, None)
-    assert lease.claim(first.holder)
-    assert not lease.claim(second.holder)
+    assert claims(lease, first)
+    assert not claims(lease, second)
     assert enters(lease, first)
     assert not enters(lease, second)
 
 
-def test_two_copies_of_a_step_never_fork_the_chain(lease: Lease) -> None:
+def test_two_copies_of_a_step_never_fork_the_chain(lease: ChainLease) -> None:
     start = Link.first(None, None)
-    assert lease.claim(start.holder)
+    assert claims(lease, start)
     # Link 0 ran twice (redelivered while still running) and sent link 1 twice.
     copy_a, copy_b = start.following(), start.following()
     assert enters(lease, copy_a)
@@ -110,11 +122,11 @@ def test_two_copies_of_a_step_never_fork_the_chain(lease: Lease) -> None:
     assert not enters(lease, copy_a)
 
 
-def test_a_link_takes_over_only_from_the_step_just_before_it(lease: Lease) -> None:
+def test_a_link_takes_over_only_from_the_step_just_before_it(lease: ChainLease) -> None:
     link = Link.first(None, None)
     for _ in range(10):
         link = link.following()
-    assert lease.claim(link.holder)  # step 10 holds the lease
+    assert claims(lease, link)  # step 10 holds the lease
     step_2 = Link(link.lease_token, 2, "x")
     step_12 = Link(link.lease_token, 12, "y")
     assert not enters(lease, step_2)
@@ -123,13 +135,13 @@ def test_a_link_takes_over_only_from_the_step_just_before_it(lease: Lease) -> No
 
 
 def test_a_link_cannot_take_or_release_the_lease_of_a_newer_chain(
-    lease: Lease, chain_redis: redis.Redis[bytes]
+    lease: ChainLease, chain_redis: redis.Redis[bytes]
 ) -> None:
     old = Link.first(None, None)
-    assert lease.claim(old.holder)
+    assert claims(lease, old)
     chain_redis.delete(lease.key)  # the old chain's lease lapsed
     new = Link.first(None, None)
-    assert lease.claim(new.holder)
+    assert claims(lease, new)
     assert not enters(lease, old)
     assert not enters(lease, old.following())
     assert not lease.release(old.holder)
@@ -139,24 +151,80 @@ def test_a_link_cannot_take_or_release_the_lease_of_a_newer_chain(
 
 
 def test_a_lapsed_lease_is_taken_by_the_link_that_finds_it(
-    lease: Lease, chain_redis: redis.Redis[bytes]
+    lease: ChainLease, chain_redis: redis.Redis[bytes]
 ) -> None:
     start = Link.first(None, None)
-    assert lease.claim(start.holder)
+    assert claims(lease, start)
     chain_redis.delete(lease.key)
     # The redelivered link carries on where its chain stalled.
     assert enters(lease, start.following())
-    assert not lease.claim(Link.first(None, None).holder)
+    assert not claims(lease, Link.first(None, None))
 
 
-def test_a_new_lease_lasts_longer_than_a_link_may_run() -> None:
+def test_a_lapsed_lease_is_taken_only_by_the_chain_that_owns_the_work(
+    lease: ChainLease, chain_redis: redis.Redis[bytes]
+) -> None:
+    old = Link.first(None, None)
+    assert claims(lease, old)
+    chain_redis.delete(lease.key)  # its worker died
+    new = Link.first(None, None)
+    assert claims(lease, new)  # a trigger started a new chain, which owns the work now
+    chain_redis.delete(lease.key)  # and its worker died too
+    # A late copy of the old chain's link finds the work is not its chain's.
+    assert not enters(lease, old.following())
+    resumed = new.following()
+    assert enters(lease, resumed)
+    assert lease.release(resumed.holder)  # the chain finished
+    # A finished chain's late link never comes back.
+    assert not enters(lease, resumed.following())
+    assert chain_state("rotation") == "idle"
+
+
+def test_a_renewal_never_takes_back_a_lapsed_lease(
+    lease: ChainLease, chain_redis: redis.Redis[bytes]
+) -> None:
+    link = Link.first(None, None)
+    assert claims(lease, link)
+    assert lease.renew(link.holder)
+    chain_redis.delete(lease.key)
+    assert not lease.renew(link.holder)
+    assert not lease.is_held()
+
+
+def test_a_stalled_chain_is_resumed_once_with_what_it_was_started_with(
+    chain_redis: redis.Redis[bytes],
+) -> None:
+    assert not resume_chain("cleanup_secrets")  # nothing to resume
+    assert start_chain("cleanup_secrets", actor="token-1", retention_ms=60_000)
+    assert chain_state("cleanup_secrets") == "running"
+    assert not resume_chain("cleanup_secrets")  # it runs
+    [first] = queued_links(chain_redis)
+    chain_redis.delete(lease_for("cleanup_secrets").key)  # its worker died
+    assert chain_state("cleanup_secrets") == "resuming"
+    assert not is_running("cleanup_secrets")
+
+    assert resume_chain("cleanup_secrets")
+    assert not resume_chain("cleanup_secrets")
+    assert chain_state("cleanup_secrets") == "running"
+    [resumed] = [m for m in queued_links(chain_redis) if m["message_id"] != first["message_id"]]
+    assert resumed["kwargs"]["actor"] == "token-1"
+    assert resumed["kwargs"]["retention_ms"] == 60_000
+    assert resumed["kwargs"]["step"] == 0
+    assert resumed["kwargs"]["lease_token"] != first["kwargs"]["lease_token"]
+    # The dead chain's link, delivered again, finds the work taken over.
+    stale = Link(**first["kwargs"])
+    assert not lease_for("cleanup_secrets").enter(
+        stale.holder, after=stale.predecessor, token=stale.lease_token
+    )
+
+
+def test_a_new_lease_lasts_its_configured_lifetime() -> None:
     config = installed().config
-    assert config.lease_ttl_ms > config.link_time_limit_ms
     ttl = installed().client.pttl(lease_for("rotation").key)
     assert ttl == -2  # no lease yet
     assert start_chain("rotation")
     ttl = installed().client.pttl(lease_for("rotation").key)
-    assert config.link_time_limit_ms < ttl <= config.lease_ttl_ms
+    assert config.lease_ttl_ms - 1000 < ttl <= config.lease_ttl_ms
 
 
 # -- failures ------------------------------------------------------------------
@@ -171,13 +239,13 @@ def test_domain_errors_are_not_retried_and_passing_failures_are() -> None:
     assert not middleware.should_retry(middleware.MAX_RETRIES, ConnectionRefusedError())
 
 
-def test_every_link_actor_has_a_time_limit_shorter_than_the_lease() -> None:
+def test_every_link_actor_has_the_configured_time_limit() -> None:
     setup = installed()
     import worker.actors  # noqa: F401  (declares the actors on this broker)
 
     for name in LINK_ACTORS.values():
         limit = setup.broker.get_actor(name).options["time_limit"]
-        assert 0 < limit < setup.config.lease_ttl_ms
+        assert limit == setup.config.link_time_limit_ms
 
 
 _REDIS_DOWN_SCRIPT = """

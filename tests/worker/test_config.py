@@ -15,7 +15,8 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert chains.key("chain", "rotation", "lease") == "secretstore:chain:rotation:lease"
     assert (schedule.cleanup_cron, schedule.rotation_cron) == ("30 3 * * *", "0 4 * * *")
     assert schedule.watchdog_seconds == 60
-    assert chains.lease_ttl_ms > chains.link_time_limit_ms
+    assert chains.lease_ttl_ms == 6000
+    assert (chains.lease_renew_ms, chains.resume_check_ms) == (1500, 2000)
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,7 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
         ({"SECRET_STORE_REDIS_PREFIX": "with space"}, "SECRET_STORE_REDIS_PREFIX"),
         ({"SECRET_STORE_REDIS_PREFIX": ":leading"}, "SECRET_STORE_REDIS_PREFIX"),
         ({"SECRET_STORE_LEASE_TTL_MS": "ten"}, "SECRET_STORE_LEASE_TTL_MS"),
-        ({"SECRET_STORE_LEASE_TTL_MS": "60000"}, "SECRET_STORE_LEASE_TTL_MS"),
+        ({"SECRET_STORE_LEASE_TTL_MS": "2999"}, "SECRET_STORE_LEASE_TTL_MS"),
         ({"SECRET_STORE_BROKER_POLL_MS": "0"}, "SECRET_STORE_BROKER_POLL_MS"),
         (
             {"SECRET_STORE_BROKER_MAINTENANCE_CHANCE": "1000001"},

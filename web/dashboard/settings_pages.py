@@ -1,4 +1,5 @@
-"""The settings page: key versions, rotation with live progress, cleanup, demo data.
+"""The settings page: key versions, rotation with live progress, cleanup, the
+chains' last links, demo data.
 
 Each of its actions acts on every namespace, so the page needs ``admin`` with
 the pattern ``*`` (``core.access.authorize_everywhere``), as the API does.
@@ -22,12 +23,13 @@ from litestar.response import Template
 from core.access import authorize_everywhere
 from core.errors import SecretStoreError
 from core.maintenance import EVENTS_RETENTION_MS, SECRETS_RETENTION_MS
+from core.queries import chain_fences
 from web.dashboard.context import Viewer
 from web.dashboard.demo import DEMO_NAMESPACES, seed_demo
 from web.dashboard.forms import DAY_MS, CleanupForm, parse_retention_days
 from web.dashboard.present import percent
 from web.dashboard.render import DashboardOptions, fragment, page
-from worker.chains import ChainKind, is_running, start_chain
+from worker.chains import ChainKind, ChainState, chain_state, start_chain
 
 # htmx stops polling an element whose request is answered with this status.
 STOP_POLLING = 286
@@ -38,16 +40,34 @@ CLEANUPS: dict[str, tuple[Literal["cleanup_secrets", "cleanup_events"], int]] = 
 }
 
 
-async def _running(kind: ChainKind) -> bool | None:
-    """Whether a chain of ``kind`` runs; ``None`` when Redis cannot tell."""
+CHAIN_LABELS: dict[ChainKind, str] = {
+    "rotation": "Rotation",
+    "cleanup_secrets": "Expired secrets cleanup",
+    "cleanup_events": "Old events cleanup",
+}
+
+
+async def _state(kind: ChainKind) -> ChainState | None:
+    """``running``, ``resuming`` (its worker died; the scheduler resumes it) or ``idle``;
+    ``None`` when Redis cannot tell."""
     try:
-        return await sync_to_thread(is_running, kind)
+        return await sync_to_thread(chain_state, kind)
     except SecretStoreError:
         return None
 
 
+async def _chains() -> list[dict[str, Any]]:
+    """Each chain's state and when its last link ran (a batch of it committed)."""
+    last = await chain_fences.last_batches()
+    return [
+        {"kind": kind, "label": label, "state": await _state(kind), "last": last.get(kind)}
+        for kind, label in CHAIN_LABELS.items()
+    ]
+
+
 async def _rotation(viewer: Viewer) -> dict[str, Any]:
     status = await viewer.runtime.store.rotation_status()
+    state = await _state("rotation")
     total = sum(status.counts.values())
     on_active = status.counts.get(status.active_version, 0)
     versions = sorted(set(status.configured_versions) | set(status.counts))
@@ -57,8 +77,14 @@ async def _rotation(viewer: Viewer) -> dict[str, Any]:
         "total": total,
         "on_active": on_active,
         "percent": percent(on_active, total),
-        "running": await _running("rotation"),
+        "running": None if state is None else state == "running",
+        "state": state,
     }
+
+
+def _going(rotation: dict[str, Any]) -> bool:
+    # A stalled chain is resumed by the scheduler: keep polling through it.
+    return rotation["state"] in ("running", "resuming")
 
 
 @get("/settings")
@@ -72,7 +98,8 @@ async def settings_index(
         "settings/page.html",
         section="settings",
         rotation=rotation,
-        polling=bool(rotation["running"]),
+        polling=_going(rotation),
+        chains=await _chains(),
         retention_days={kind: default // DAY_MS for kind, (_, default) in CLEANUPS.items()},
         embedded=options.embedded,
         demo_namespaces=DEMO_NAMESPACES,
@@ -83,7 +110,7 @@ async def settings_index(
 async def rotation_progress(viewer: NamedDependency[Viewer]) -> Template:
     authorize_everywhere(viewer.principal, "admin")
     rotation = await _rotation(viewer)
-    if rotation["running"]:
+    if _going(rotation):
         return fragment("settings/_rotation.html", rotation=rotation, polling=True)
     return Template(
         "settings/_rotation.html",
