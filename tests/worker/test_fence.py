@@ -29,7 +29,7 @@ async def rotate(link: Link) -> BatchReport:
 
 
 async def stale_rows() -> int:
-    row = await fetch_one("SELECT count(*) AS n FROM secrets WHERE key_version = 1")
+    row = await fetch_one("SELECT count(*) AS n FROM secret_versions WHERE key_version = 1")
     assert row is not None
     return int(row["n"])
 
