@@ -28,6 +28,7 @@ import asyncio
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bench import _common as c
-from core.crypto import dek_aad, open_sealed, rewrap, seal
+from core.crypto import Location, dek_aad, open_sealed, rewrap, seal
 
 SIZES = (100, 1024, 65536)
 ROWS = 64  # distinct rows cycled through
@@ -70,14 +71,16 @@ def value_of(size: int) -> str:
 def cpu(target_s: float) -> None:
     old, new = Fernet(Fernet.generate_key()), Fernet(Fernet.generate_key())
     multi = MultiFernet([new, old])
-    names = [(f"ns-{i % 4}", f"SECRET_{i}") for i in range(ROWS)]
+    places = [
+        Location.of_version(f"ns-{i % 4}", f"SECRET_{i}", uuid.uuid4(), 1) for i in range(ROWS)
+    ]
     print(f"\nin-process CPU, ~{target_s:g} s per measurement, us per row (lower is better)")
     print(
         f"  {'value':>7} {'fernet':>9} {'reseal':>9} {'rewrap':>9} {'floor':>9}"
         f"  {'rewrap vs fernet':>16} {'vs reseal':>9} {'rewrap/floor':>12}"
     )
     for size in SIZES:
-        t = per_size(size, multi, old, names, target_s)
+        t = per_size(size, multi, old, places, target_s)
         print(
             f"  {size:>7} {t['fernet']:9.2f} {t['reseal']:9.2f} {t['rewrap']:9.2f}"
             f" {t['floor']:9.2f}  {t['fernet'] / t['rewrap']:15.1f}x"
@@ -86,30 +89,29 @@ def cpu(target_s: float) -> None:
 
 
 def per_size(
-    size: int, multi: MultiFernet, old: Fernet, names: list[tuple[str, str]], target_s: float
+    size: int, multi: MultiFernet, old: Fernet, places: list[Location], target_s: float
 ) -> dict[str, float]:
     """Microseconds per row of each way, for values of ``size`` bytes."""
     value = value_of(size)
     tokens = [old.encrypt(value.encode()) for _ in range(ROWS)]
-    sealed = [seal(value, namespace=ns, name=n, kek=KEK1, key_version=1) for ns, n in names]
-    aads = [(dek_aad(ns, n, 1), dek_aad(ns, n, 2)) for ns, n in names]
+    sealed = [seal(value, location=where, kek=KEK1, key_version=1) for where in places]
+    aads = [(dek_aad(where, 1), dek_aad(where, 2)) for where in places]
     old_gcm, new_gcm = AESGCM(KEK1), AESGCM(KEK2)
 
     def fernet(i: int) -> object:
         return multi.rotate(tokens[i % ROWS])
 
     def reseal(i: int) -> object:
-        ns, n = names[i % ROWS]
-        plain = open_sealed(sealed[i % ROWS], namespace=ns, name=n, kek=KEK1)
-        return seal(plain, namespace=ns, name=n, kek=KEK2, key_version=2)
+        where = places[i % ROWS]
+        plain = open_sealed(sealed[i % ROWS], location=where, kek=KEK1)
+        return seal(plain, location=where, kek=KEK2, key_version=2)
 
     def ours(i: int) -> object:
-        s, (ns, n) = sealed[i % ROWS], names[i % ROWS]
+        s = sealed[i % ROWS]
         return rewrap(
             wrapped_dek=s.wrapped_dek,
             dek_nonce=s.dek_nonce,
-            namespace=ns,
-            name=n,
+            location=places[i % ROWS],
             old_kek=KEK1,
             old_version=1,
             new_kek=KEK2,
@@ -146,18 +148,19 @@ async def db(quick: bool) -> None:
             await conn.execute(
                 "DROP TABLE IF EXISTS f; CREATE TABLE f (id int PRIMARY KEY, token bytea);"
                 "DROP TABLE IF EXISTS e; CREATE TABLE e (id int PRIMARY KEY, ns text, name text,"
-                " ciphertext bytea, value_nonce bytea, wrapped_dek bytea, dek_nonce bytea,"
-                " key_version int)"
+                " sid uuid, ciphertext bytea, value_nonce bytea, wrapped_dek bytea,"
+                " dek_nonce bytea, key_version int)"
             )
             await conn.copy_records_to_table(
                 "f", records=[(i, old.encrypt(value.encode())) for i in range(rows)]
             )
             recs = []
             for i in range(rows):
-                s = seal(value, namespace="ns", name=f"S{i}", kek=KEK1, key_version=1)
-                recs.append(
-                    (i, "ns", f"S{i}", s.ciphertext, s.value_nonce, s.wrapped_dek, s.dek_nonce, 1)
-                )
+                sid = uuid.uuid4()
+                where = Location.of_version("ns", f"S{i}", sid, 1)
+                s = seal(value, location=where, kek=KEK1, key_version=1)
+                sealed = (s.ciphertext, s.value_nonce, s.wrapped_dek, s.dek_nonce)
+                recs.append((i, "ns", f"S{i}", sid, *sealed, 1))
             await conn.copy_records_to_table("e", records=recs)
             for statement in ("VACUUM ANALYZE f", "VACUUM ANALYZE e", "CHECKPOINT"):
                 await conn.execute(statement)
@@ -180,8 +183,7 @@ def envelope_row(r: Record) -> tuple[Any, ...]:
     w, n = rewrap(
         wrapped_dek=r["wrapped_dek"],
         dek_nonce=r["dek_nonce"],
-        namespace=r["ns"],
-        name=r["name"],
+        location=Location.of_version(r["ns"], r["name"], r["sid"], 1),
         old_kek=KEK1,
         old_version=1,
         new_kek=KEK2,
@@ -213,7 +215,7 @@ async def rotate_table(
                 )
             else:
                 got = await conn.fetch(
-                    "SELECT id, ns, name, wrapped_dek, dek_nonce FROM e"
+                    "SELECT id, ns, name, sid, wrapped_dek, dek_nonce FROM e"
                     " WHERE id >= $1 AND id < $2 FOR UPDATE",
                     start,
                     start + 100,

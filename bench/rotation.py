@@ -1,17 +1,24 @@
 """Key rotation throughput: the real path against a raw-SQL floor, rows per second.
 
-Measures, on one freshly seeded table of N secrets under key version 1 (keys 1
-and 2 then configured), how fast every row is rewrapped onto version 2:
+Measures, on freshly seeded tables of N stored versions under key version 1
+(keys 1 and 2 then configured; by default one version per secret, --versions K
+gives each of N / K secrets K versions), how fast every version row is
+rewrapped onto version 2. Rotation works on ``secret_versions``: every kept
+version has a DEK of its own.
 
-  floor  asyncpg directly, one transaction per batch of 100: claim with
-         SELECT ... FOR UPDATE SKIP LOCKED, core.crypto.rewrap in Python, one
-         set-based UPDATE, one multi-row INSERT of the `rotated` audit events.
+  floor  asyncpg directly, one transaction per batch of 100, the statements the
+         core sends (core/queries/secret_versions.py, core/queries/audit_events.py):
+         claim stale version rows joined to their secrets with
+         SELECT ... FOR UPDATE OF v SKIP LOCKED, core.crypto.rewrap in Python
+         (the AAD bound to secret id and version), one UPDATE ... FROM unnest,
+         one INSERT ... FROM unnest of the `rotated` audit events (one per
+         secret and key version, each with its own detail).
   real   worker.chains.start_chain("rotation") -> Redis -> a real
          `dramatiq worker.actors --processes 1 --threads 1` subprocess ->
-         PostgreSQL, timed until no stale row is left (polled every 0.2 s with
-         an indexed EXISTS, then confirmed by store.rotation_status()).
+         PostgreSQL, timed until no stale version is left (polled every 0.2 s
+         with an indexed EXISTS, then confirmed by store.rotation_status()).
 
-Each run starts from the same seeded rows (copied back from a seed table, then
+Each run starts from the same seeded rows (copied back from seed tables, then
 VACUUM ANALYZE and CHECKPOINT). A round is floor, core loop (store.rotate_batch
 in a plain loop in this process: the core without the queue), real; a last
 floor closes the run; figures are medians. The worker's resident memory (psutil
@@ -19,6 +26,7 @@ RSS of the worker process tree) and CPU time are sampled every second.
 
 Run:  .venv/bin/python bench/rotation.py [--quick] [--rows N] [--rounds N] [--million]
   --quick           10,000 rows, one round, no closing floor
+  --versions K      K versions per secret (default 1); rows counts version rows
   --million         1,000,000 rows; worker RSS min/max/last (target: flat, < 150 MB)
   --batch N         rows per batch, for the floor and the worker (default 100)
   --poll-ms N       the worker's SECRET_STORE_BROKER_POLL_MS
@@ -45,69 +53,105 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 
 from bench import _common as c
-from core.crypto import rewrap, seal
-from core.keys import define_keys
+from core.crypto import Location, rewrap, seal
+from core.keys import KeyRing, define_keys
 
 DB_NAME = "secretstore_bench_rotation"
-COLUMNS = (
-    "id namespace name ciphertext value_nonce wrapped_dek dek_nonce key_version metadata"
-    " created_at updated_at expires_at"
+SECRET_COLUMNS = (
+    "id namespace name metadata created_at updated_at expires_at current_version deleted_at"
+).split()
+VERSION_COLUMNS = (
+    "id secret_id version ciphertext value_nonce wrapped_dek dek_nonce key_version"
+    " unwrap_failed_kek aad_layout created_at actor"
 ).split()
 KEK1, KEK2 = os.urandom(32), os.urandom(32)
+KEYRING = KeyRing({1: KEK1, 2: KEK2})
 BATCH = 100  # --batch changes it for the floor and (SECRET_STORE_ROTATION_BATCH) the worker
+VERSIONS = 1  # --versions: stored versions per secret
 
 
 async def seed(url: str, rows: int) -> float:
-    """Seal ``rows`` values of 100 bytes under version 1 and COPY them into secrets_seed."""
+    """Seal ``rows`` versions of 100 bytes under key version 1 and COPY them into seed tables.
+
+    Each secret gets ``VERSIONS`` versions, sealed for their place (layout 2:
+    secret id and version number in the AAD), as every write since versions.
+    """
     import uuid
 
     t0 = time.perf_counter()
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
-            "DROP TABLE IF EXISTS secrets_seed; CREATE UNLOGGED TABLE secrets_seed (LIKE secrets)"
+            "DROP TABLE IF EXISTS secrets_seed, secret_versions_seed;"
+            " CREATE UNLOGGED TABLE secrets_seed (LIKE secrets);"
+            " CREATE UNLOGGED TABLE secret_versions_seed (LIKE secret_versions)"
         )
         now = datetime.now(UTC)
         value = "v" * 100
-        for start in range(0, rows, 20_000):
-            records = []
-            for i in range(start, min(rows, start + 20_000)):
-                ns, name = f"bench-{i % 16}", f"SECRET_{i:07d}"
-                s = seal(value, namespace=ns, name=name, kek=KEK1, key_version=1)
-                sealed = (s.ciphertext, s.value_nonce, s.wrapped_dek, s.dek_nonce)
-                records.append((uuid.uuid4(), ns, name, *sealed, 1, None, now, now, None))
-            await conn.copy_records_to_table("secrets_seed", records=records, columns=COLUMNS)
+        secrets = -(-rows // VERSIONS)
+        row_id = 0
+        for start in range(0, secrets, 20_000):
+            secret_records, version_records = [], []
+            for i in range(start, min(secrets, start + 20_000)):
+                ns, name, secret_id = f"bench-{i % 16}", f"SECRET_{i:07d}", uuid.uuid4()
+                kept = min(VERSIONS, rows - i * VERSIONS)
+                secret_records.append((secret_id, ns, name, None, now, now, None, kept, None))
+                for version in range(1, kept + 1):
+                    where = Location.of_version(ns, name, secret_id, version)
+                    s = seal(value, location=where, kek=KEK1, key_version=1)
+                    sealed = (s.ciphertext, s.value_nonce, s.wrapped_dek, s.dek_nonce)
+                    row_id += 1
+                    version_records.append(
+                        (row_id, secret_id, version, *sealed, 1, None, 2, now, None)
+                    )
+            await conn.copy_records_to_table(
+                "secrets_seed", records=secret_records, columns=SECRET_COLUMNS
+            )
+            await conn.copy_records_to_table(
+                "secret_versions_seed", records=version_records, columns=VERSION_COLUMNS
+            )
     finally:
         await conn.close()
     return time.perf_counter() - t0
 
 
 async def reset(url: str) -> None:
-    """Put the seeded rows back as they were, on a clean table, with a checkpoint."""
+    """Put the seeded rows back as they were, on clean tables, with a checkpoint."""
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
-            "TRUNCATE secrets, audit_events; INSERT INTO secrets SELECT * FROM secrets_seed"
+            "TRUNCATE secrets, secret_versions, audit_events;"
+            " INSERT INTO secrets SELECT * FROM secrets_seed;"
+            " INSERT INTO secret_versions SELECT * FROM secret_versions_seed"
         )
-        await conn.execute("VACUUM ANALYZE secrets")
-        await conn.execute("VACUUM ANALYZE audit_events")
+        for table in ("secrets", "secret_versions", "audit_events"):
+            await conn.execute(f"VACUUM ANALYZE {table}")
         await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
 
 
+# The core's statements (core/queries/secret_versions.py claim_stale and rewrap,
+# core/queries/audit_events.py insert_many), sent the way it sends them.
 CLAIM = (
-    "SELECT id, namespace, name, wrapped_dek, dek_nonce FROM secrets"
-    " WHERE key_version = $1 LIMIT $2 FOR UPDATE SKIP LOCKED"
+    "SELECT v.id, v.secret_id, v.version, v.aad_layout, v.key_version, v.wrapped_dek,"
+    " v.dek_nonce, s.namespace, s.name"
+    " FROM secret_versions v JOIN secrets s ON s.id = v.secret_id"
+    " WHERE v.key_version = ANY($1::int[]) AND v.unwrap_failed_kek IS DISTINCT FROM"
+    " ($2::bytea[])[array_position($1::int[], v.key_version)]"
+    " LIMIT $3 FOR UPDATE OF v SKIP LOCKED"
 )
 UPDATE = (
-    "UPDATE secrets AS s SET wrapped_dek = r.w, dek_nonce = r.n, key_version = $4"
-    " FROM unnest($1::uuid[], $2::bytea[], $3::bytea[]) AS r(id, w, n) WHERE s.id = r.id"
+    "UPDATE secret_versions AS v SET wrapped_dek = r.wrapped_dek, dek_nonce = r.dek_nonce,"
+    " key_version = $4, unwrap_failed_kek = NULL"
+    " FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])"
+    " AS r(id, wrapped_dek, dek_nonce) WHERE v.id = r.id"
 )
 AUDIT = (
     "INSERT INTO audit_events (secret_id, namespace, name, type, actor, detail, created_at)"
-    " SELECT e.id, e.ns, e.name, 'rotated', NULL, $4::jsonb, $5"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[]) AS e(id, ns, name)"
+    " SELECT e.secret_id, e.namespace, e.name, $4, $5, e.detail::jsonb, $6"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $7::text[])"
+    " AS e(secret_id, namespace, name, detail)"
 )
 
 
@@ -115,37 +159,46 @@ async def floor(url: str) -> tuple[int, float, float]:
     """The raw-SQL floor, one connection, one transaction per batch: (rows, s, CPU s)."""
     conn = await asyncpg.connect(url)
     detail = json.dumps({"from_version": 1, "to_version": 2})
+    stale, stale_ids = [1], [KEYRING.kek_id(1)]
     done = 0
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         while True:
             async with conn.transaction():
-                rows = await conn.fetch(CLAIM, 1, BATCH)
+                rows = await conn.fetch(CLAIM, stale, stale_ids, BATCH)
                 if not rows:
                     break
-                wrapped, nonces = [], []
+                ids, wrapped, nonces, events = [], [], [], []
+                recorded: set[tuple[object, int]] = set()
                 for r in rows:
+                    where = Location.stored(
+                        r["namespace"], r["name"], r["secret_id"], r["version"], r["aad_layout"]
+                    )
                     w, n = rewrap(
                         wrapped_dek=r["wrapped_dek"],
                         dek_nonce=r["dek_nonce"],
-                        namespace=r["namespace"],
-                        name=r["name"],
+                        location=where,
                         old_kek=KEK1,
-                        old_version=1,
+                        old_version=r["key_version"],
                         new_kek=KEK2,
                         new_version=2,
                     )
+                    ids.append(r["id"])
                     wrapped.append(w)
                     nonces.append(n)
-                ids = [r["id"] for r in rows]
+                    if (r["secret_id"], r["key_version"]) not in recorded:
+                        recorded.add((r["secret_id"], r["key_version"]))
+                        events.append((r["secret_id"], r["namespace"], r["name"]))
                 await conn.execute(UPDATE, ids, wrapped, nonces, 2)
                 await conn.execute(
                     AUDIT,
-                    ids,
-                    [r["namespace"] for r in rows],
-                    [r["name"] for r in rows],
-                    detail,
+                    [e[0] for e in events],
+                    [e[1] for e in events],
+                    [e[2] for e in events],
+                    "rotated",
+                    None,
                     datetime.now(UTC),
+                    [detail] * len(events),
                 )
             done += len(rows)
             if len(rows) < BATCH:
@@ -207,7 +260,8 @@ async def real(
     chains.start_chain("rotation")
     if profile:
         profiler = c.start_profile(worker.pid, c.OUT / "rotation-worker.prof.txt", args.profile_s)
-    while await conn.fetchval("SELECT EXISTS (SELECT 1 FROM secrets WHERE key_version = 1)"):
+    stale = "SELECT EXISTS (SELECT 1 FROM secret_versions WHERE key_version = 1)"
+    while await conn.fetchval(stale):
         if worker.poll() is not None:
             raise SystemExit(f"the worker died; see {log}")
         await asyncio.sleep(0.2)
@@ -215,7 +269,7 @@ async def real(
     sampler.sample()
     cpu = sum(sampler.cpu.values()) - sum(cpu0.values())
     status = await runtime.store.rotation_status()  # the cheap EXISTS above, confirmed
-    rotated = await conn.fetchval("SELECT count(*) FROM audit_events WHERE type = 'rotated'")
+    rotated = await conn.fetchval("SELECT count(*) FROM secret_versions WHERE key_version = 2")
     if not status.complete or status.stale:
         raise SystemExit(f"rotation did not complete: {status}")
     await conn.close()
@@ -251,6 +305,7 @@ async def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--batch", type=int, default=100, help="rows per batch (floor and worker)")
+    ap.add_argument("--versions", type=int, default=1, help="stored versions per secret")
     ap.add_argument("--poll-ms", type=int, help="SECRET_STORE_BROKER_POLL_MS for the worker")
     ap.add_argument(
         "--link-budget-ms",
@@ -269,8 +324,8 @@ async def main() -> None:
     ap.add_argument("--profile-s", type=float, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
     args = ap.parse_args()
-    global BATCH
-    BATCH = args.batch
+    global BATCH, VERSIONS
+    BATCH, VERSIONS = args.batch, max(1, args.versions)
     rows = 1_000_000 if args.million else 10_000 if args.quick else args.rows
     print(f"machine: {c.machine()}")
     url = await c.create_database(DB_NAME)
@@ -290,7 +345,10 @@ async def main() -> None:
     if args.poll_ms:
         env["SECRET_STORE_BROKER_POLL_MS"] = str(args.poll_ms)
     try:
-        print(f"seeding {rows:,} rows under key version 1 ...", flush=True)
+        secrets = -(-rows // VERSIONS)
+        print(
+            f"seeding {rows:,} versions ({secrets:,} secrets) under key version 1 ...", flush=True
+        )
         print(f"  seeded in {await seed(url, rows):.1f} s")
         rates: dict[str, list[float]] = {"floor": [], "core": [], "real": []}
         rss: list[float] = []
@@ -318,7 +376,8 @@ async def main() -> None:
             await run_floor(url, rates, rows)
         floor_, core, real_ = (statistics.median(rates[k]) for k in ("floor", "core", "real"))
         print(
-            f"\nrows: {rows:,}, batch {BATCH}, medians over {args.rounds} round(s):"
+            f"\nrows: {rows:,} versions of {secrets:,} secrets, batch {BATCH},"
+            f" medians over {args.rounds} round(s):"
             f" floor {floor_:,.0f} rows/s, core loop {core:,.0f} rows/s, real {real_:,.0f} rows/s"
         )
         print(

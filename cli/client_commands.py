@@ -75,7 +75,7 @@ def _print_json(body: Any) -> None:
 
 
 def _version(version: int | None) -> str:
-    # A service without versions (before they land) answers none.
+    # A service older than value versions answers none.
     return "" if version is None else f" v{version}"
 
 
@@ -238,4 +238,5 @@ def rollback(
     """Write a new version holding that version's value."""
     with _client() as client:
         result = client.rollback(namespace, name, version)
-    typer.echo(f"rolled back {namespace}/{name} to v{version}:{_version(result.version)}")
+    written = "" if result.version is None else f" (new version v{result.version})"
+    typer.echo(f"rolled back {namespace}/{name} to v{version}{written}")

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from core.keys import define_keys
 
@@ -35,17 +34,6 @@ LOGS = ROOT / "test-artifacts" / "client-logs" / str(os.getpid())
 
 ADMIN_TOKEN = "client-admin-" + uuid.uuid4().hex
 KEY_1 = bytes(range(32))
-
-# Issue 13 (versions, compare-and-set, soft delete, restore, rollback) has not
-# landed in the service yet. A test marked ``before_versions`` asserts what the
-# service answers without it (a 404 or 400 for a route or parameter it lacks);
-# when issue 13 lands, these tests fail and are replaced by the behaviour of
-# API.md that their docstrings name. ``versions_pending`` marks tests of that
-# behaviour which the service cannot pass yet (it ignores If-Match).
-before_versions = pytest.mark.before_versions
-versions_pending = pytest.mark.xfail(
-    strict=True, reason="issue 13: the service does not implement versions yet"
-)
 
 
 def namespace(label: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from secretstore_client import AsyncSecretStoreClient, Expired, NotFound
+from secretstore_client import AsyncSecretStoreClient, Conflict, Expired, NotFound
 
-from tests.client.support import ADMIN_TOKEN, before_versions
+from tests.client.support import ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -59,16 +59,25 @@ async def test_namespaces_events_and_tokens(aclient: AsyncSecretStoreClient, ns:
     assert (await aclient.revoke_token(created.info.token_id)).revoked_at is not None
 
 
-@before_versions
-async def test_history_rollback_and_restore_are_not_served_before_versions(
+async def test_versions_history_rollback_delete_and_restore(
     aclient: AsyncSecretStoreClient, ns: str
 ) -> None:
-    """After issue 13: they answer as API.md says (see test_secrets.py's versions tests)."""
-    await aclient.put(ns, "V", "one")
-    with pytest.raises(NotFound):
-        await aclient.history(ns, "V")
-    with pytest.raises(NotFound):
-        await aclient.rollback(ns, "V", 1)
-    await aclient.delete(ns, "V")
+    assert (await aclient.put(ns, "V", "one")).version == 1
+    await aclient.put(ns, "V", "two")
+    with pytest.raises(Conflict) as refused:
+        await aclient.put(ns, "V", "three", if_version=1)
+    assert refused.value.current_version == 2
+
+    rolled = await aclient.rollback(ns, "V", 1)
+    assert rolled.version == 3 and (await aclient.get(ns, "V")).value == "one"
+    assert (await aclient.get(ns, "V", version=2)).value == "two"
+    assert [version.version for version in await aclient.history(ns, "V")] == [3, 2, 1]
+
+    assert (await aclient.delete(ns, "V")).restorable_until is not None
+    assert [info.name async for info in aclient.list(ns, deleted=True)] == ["V"]
+    assert (await aclient.restore(ns, "V")).version == 3
+    assert (await aclient.get(ns, "V")).value == "one"
+
+    assert (await aclient.delete(ns, "V", purge=True)).purged
     with pytest.raises(NotFound):
         await aclient.restore(ns, "V")

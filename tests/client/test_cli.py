@@ -12,11 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from secretstore_client import SecretStoreClient
 
 from tests.cli.support import clean_env
-from tests.client.support import ADMIN_TOKEN, ROOT, before_versions, free_port
+from tests.client.support import ADMIN_TOKEN, ROOT, free_port
 
 HOSTILE = "first line\n'single' \"double\" `tick` $HOME ${HOME} \\ # hash  ünï  "
 
@@ -190,26 +189,138 @@ def test_the_token_is_never_printed(service: str, ns: str) -> None:
         assert ADMIN_TOKEN.encode() not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    ("args", "code"),
-    [
-        (["history", "{ns}", "V"], "not_found"),
-        (["rollback", "{ns}", "V", "1"], "not_found"),
-        (["restore", "{ns}", "V"], "not_found"),
-        (["list", "{ns}", "--deleted"], "invalid_argument"),
-        (["rm", "{ns}", "V", "--purge"], "invalid_argument"),
-        (["get", "{ns}", "V", "--version", "1"], "invalid_argument"),
-    ],
-)
-@before_versions
-def test_version_commands_answer_the_services_error_before_versions(
-    service: str, ns: str, client: SecretStoreClient, args: list[str], code: str
+def test_put_prints_the_version_it_wrote(service: str, ns: str) -> None:
+    first = secretstore("secrets", "put", ns, "V", url=service, stdin=b"one")
+    second = secretstore("secrets", "put", ns, "V", url=service, stdin=b"two")
+    assert (first.returncode, first.stdout) == (0, f"created {ns}/V v1\n".encode())
+    assert (second.returncode, second.stdout) == (0, f"updated {ns}/V v2\n".encode())
+
+
+def test_put_if_version_writes_over_that_version_only(
+    service: str, ns: str, client: SecretStoreClient
 ) -> None:
-    """After issue 13 they succeed: history lists v1, rollback writes v2, and so on."""
     client.put(ns, "V", "one")
-    result = secretstore("secrets", *(arg.format(ns=ns) for arg in args), url=service)
-    assert result.returncode == 1
-    assert result.stderr.decode().startswith(f"error: {code}:")
+    client.put(ns, "V", "two")
+
+    stale = secretstore("secrets", "put", ns, "V", "--if-version", "1", url=service, stdin=b"x")
+    assert stale.returncode == 1 and stale.stdout == b""
+    assert stale.stderr.decode().startswith("error: conflict:")
+    assert client.get(ns, "V").value == "two"
+
+    fresh = secretstore("secrets", "put", ns, "V", "--if-version", "2", url=service, stdin=b"x")
+    assert (fresh.returncode, fresh.stdout) == (0, f"updated {ns}/V v3\n".encode())
+
+
+def test_put_if_absent_writes_only_a_new_secret(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    first = secretstore("secrets", "put", ns, "ONCE", "--if-absent", url=service, stdin=b"a")
+    assert (first.returncode, first.stdout) == (0, f"created {ns}/ONCE v1\n".encode())
+
+    again = secretstore("secrets", "put", ns, "ONCE", "--if-absent", url=service, stdin=b"b")
+    assert again.returncode == 1 and again.stderr.decode().startswith("error: conflict:")
+    assert client.get(ns, "ONCE").value == "a"
+
+
+def test_get_version_prints_that_versions_value(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    client.put(ns, "V", "one")
+    client.put(ns, "V", "two")
+    assert secretstore("secrets", "get", ns, "V", "--version", "1", url=service).stdout == b"one\n"
+    missing = secretstore("secrets", "get", ns, "V", "--version", "5", url=service)
+    assert missing.returncode == 1 and missing.stderr.decode().startswith("error: not_found:")
+
+
+def test_history_prints_the_versions_newest_first(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    for value in ("do-not-show-1", "do-not-show-2", "do-not-show-3"):
+        client.put(ns, "V", value)
+
+    history = secretstore("secrets", "history", ns, "V", url=service)
+
+    assert history.returncode == 0, history.stderr
+    rows = [line.split("\t") for line in history.stdout.decode().splitlines()]
+    assert [row[0] for row in rows] == ["v3", "v2", "v1"]
+    assert all(row[1].endswith("Z") for row in rows)
+    assert rows[0][-1] == "current" and "current" not in rows[1] + rows[2]
+    assert b"do-not-show" not in history.stdout
+
+    as_json = json.loads(secretstore("secrets", "history", ns, "V", "--json", url=service).stdout)
+    assert [item["version"] for item in as_json["items"]] == [3, 2, 1]
+    assert as_json["items"][0]["current"] is True and as_json["next_cursor"] is None
+
+    missing = secretstore("secrets", "history", ns, "NEVER", url=service)
+    assert missing.returncode == 1 and missing.stderr.decode().startswith("error: not_found:")
+
+
+def test_rollback_writes_a_new_version_with_the_old_value(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    client.put(ns, "V", "one")
+    client.put(ns, "V", "two")
+
+    rolled = secretstore("secrets", "rollback", ns, "V", "1", url=service)
+
+    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout == f"rolled back {ns}/V to v1 (new version v3)\n".encode()
+    assert (client.get(ns, "V").value, client.get(ns, "V").version) == ("one", 3)
+    missing = secretstore("secrets", "rollback", ns, "V", "7", url=service)
+    assert missing.returncode == 1 and missing.stderr.decode().startswith("error: not_found:")
+
+
+def test_rm_is_soft_and_restore_brings_the_secret_back(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    client.put(ns, "V", "one")
+    client.put(ns, "V", "two")
+
+    removed = secretstore("secrets", "rm", ns, "V", url=service)
+    assert removed.returncode == 0
+    assert removed.stdout.decode().startswith(f"deleted {ns}/V (restorable until ")
+    restored = secretstore("secrets", "restore", ns, "V", url=service)
+
+    assert (restored.returncode, restored.stdout) == (0, f"restored {ns}/V v2\n".encode())
+    assert client.get(ns, "V").value == "two"
+    active = secretstore("secrets", "restore", ns, "V", url=service)
+    assert active.returncode == 1 and active.stderr.decode().startswith("error: conflict:")
+
+
+def test_list_deleted_prints_only_the_deleted_secrets(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    client.put(ns, "KEPT", "v")
+    client.put(ns, "GONE", "v")
+    client.put(ns, "GONE", "v2")
+    client.delete(ns, "GONE")
+
+    listed = secretstore("secrets", "list", ns, "--deleted", url=service)
+
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line.split("\t") for line in listed.stdout.decode().splitlines()]
+    assert row[:3] == ["GONE", "deleted", "2"] and row[3].endswith("Z") and row[4] == "-"
+    as_json = json.loads(
+        secretstore("secrets", "list", ns, "--deleted", "--json", url=service).stdout
+    )
+    [item] = as_json["items"]
+    assert item["state"] == "deleted"
+    assert item["deleted_at"].endswith("Z") and item["restorable_until"].endswith("Z")
+    [kept] = json.loads(secretstore("secrets", "list", ns, "--json", url=service).stdout)["items"]
+    assert kept["name"] == "KEPT" and "deleted_at" not in kept
+
+
+def test_rm_purge_destroys_the_secret_past_restoring(
+    service: str, ns: str, client: SecretStoreClient
+) -> None:
+    client.put(ns, "V", "one")
+
+    purged = secretstore("secrets", "rm", ns, "V", "--purge", url=service)
+
+    assert (purged.returncode, purged.stdout) == (0, f"purged {ns}/V\n".encode())
+    assert secretstore("secrets", "list", ns, "--deleted", url=service).stdout == b""
+    gone = secretstore("secrets", "restore", ns, "V", url=service)
+    assert gone.returncode == 1 and gone.stderr.decode().startswith("error: not_found:")
 
 
 def test_secrets_help_lists_every_client_command() -> None:

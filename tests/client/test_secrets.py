@@ -10,9 +10,8 @@ from secretstore_client import (
     NotFound,
     Secret,
     SecretStoreClient,
+    VersionInfo,
 )
-
-from tests.client.support import before_versions, versions_pending
 
 HOSTILE = "line one\nline 'two' \"three\" `four` $HOME ${HOME} \\ # x  ünïcode  "
 
@@ -144,17 +143,15 @@ def test_tokens_are_created_listed_used_and_revoked(client: SecretStoreClient, n
         assert client.revoke_token(created.info.token_id).revoked_at is not None
 
 
-# -- versions, compare-and-set, soft delete: API.md, not in the service yet -------------
+# -- versions, compare-and-set, soft delete, restore, rollback ------------------------
 
 
-@versions_pending
 def test_put_reports_the_version_it_wrote(client: SecretStoreClient, ns: str) -> None:
     assert client.put(ns, "V", "one").version == 1
     assert client.put(ns, "V", "two").version == 2
     assert client.get(ns, "V").version == 2
 
 
-@versions_pending
 def test_put_if_version_refuses_a_stale_version_with_the_current_one(
     client: SecretStoreClient, ns: str
 ) -> None:
@@ -163,65 +160,150 @@ def test_put_if_version_refuses_a_stale_version_with_the_current_one(
     with pytest.raises(Conflict) as refused:
         client.put(ns, "CAS", "three", if_version=1)
     assert refused.value.current_version == 2
+    assert refused.value.status == 409
     assert client.get(ns, "CAS").value == "two"
+    assert client.put(ns, "CAS", "three", if_version=2).version == 3
 
 
-@versions_pending
 def test_put_if_absent_refuses_an_existing_secret(client: SecretStoreClient, ns: str) -> None:
     client.put(ns, "ONCE", "first", if_absent=True)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         client.put(ns, "ONCE", "second", if_absent=True)
+    assert refused.value.current_version == 1
     assert client.get(ns, "ONCE").value == "first"
 
 
-@before_versions
-def test_get_of_an_earlier_version_is_refused_before_versions(
+def test_put_if_version_on_a_missing_secret_names_no_current_version(
     client: SecretStoreClient, ns: str
 ) -> None:
-    """After issue 13: ``get(version=1)`` reads version 1's value."""
-    from secretstore_client import InvalidArgument
-
-    client.put(ns, "V", "one")
-    with pytest.raises(InvalidArgument, match="version"):
-        client.get(ns, "V", version=1)
-
-
-@before_versions
-def test_history_is_not_served_before_versions(client: SecretStoreClient, ns: str) -> None:
-    """After issue 13: ``history`` lists the versions, newest first, the first one current."""
-    client.put(ns, "V", "one")
+    with pytest.raises(Conflict) as refused:
+        client.put(ns, "NOWHERE", "v", if_version=1)
+    assert refused.value.current_version is None
     with pytest.raises(NotFound):
-        client.history(ns, "V")
+        client.get(ns, "NOWHERE")
 
 
-@before_versions
-def test_rollback_is_not_served_before_versions(client: SecretStoreClient, ns: str) -> None:
-    """After issue 13: ``rollback(..., 1)`` writes version 3 holding version 1's value."""
+def test_get_of_an_earlier_version_reads_that_version(client: SecretStoreClient, ns: str) -> None:
     client.put(ns, "V", "one")
     client.put(ns, "V", "two")
+
+    first = client.get(ns, "V", version=1)
+
+    assert (first.value, first.version) == ("one", 1)
+    assert (client.get(ns, "V").value, client.get(ns, "V").version) == ("two", 2)
     with pytest.raises(NotFound):
-        client.rollback(ns, "V", 1)
-    assert client.get(ns, "V").value == "two"
+        client.get(ns, "V", version=3)
 
 
-@before_versions
-def test_restore_is_not_served_before_versions(client: SecretStoreClient, ns: str) -> None:
-    """After issue 13: a deleted secret comes back with ``restore``; purge makes it impossible."""
+def test_history_lists_the_versions_newest_first(client: SecretStoreClient, ns: str) -> None:
+    for value in ("one", "two", "three"):
+        client.put(ns, "V", value)
+
+    versions = client.history(ns, "V", page_size=2)
+
+    assert [version.version for version in versions] == [3, 2, 1]
+    assert [version.current for version in versions] == [True, False, False]
+    assert all(isinstance(version, VersionInfo) for version in versions)
+    created = [version.created_at for version in versions]
+    assert created == sorted(created, reverse=True)
+    with pytest.raises(NotFound):
+        client.history(ns, "NEVER")
+
+
+def test_rollback_writes_a_new_version_holding_the_old_value(
+    client: SecretStoreClient, ns: str
+) -> None:
+    client.put(ns, "V", "one", metadata={"owner": "db"})
+    client.put(ns, "V", "two")
+
+    rolled = client.rollback(ns, "V", 1)
+
+    assert (rolled.version, rolled.created) == (3, False)
+    secret = client.get(ns, "V")
+    assert (secret.value, secret.version, secret.metadata) == ("one", 3, {"owner": "db"})
+    assert [version.version for version in client.history(ns, "V")] == [3, 2, 1]
+    with pytest.raises(NotFound):
+        client.rollback(ns, "V", 9)
+    with pytest.raises(Conflict) as refused:
+        client.rollback(ns, "V", 2, if_version=2)
+    assert refused.value.current_version == 3
+    assert client.get(ns, "V").value == "one"
+
+
+def test_restore_brings_a_deleted_secret_back_with_its_versions(
+    client: SecretStoreClient, ns: str
+) -> None:
     client.put(ns, "V", "one")
+    client.put(ns, "V", "two")
+    deleted = client.delete(ns, "V")
+    assert deleted.removed and not deleted.purged and deleted.restorable_until is not None
+    with pytest.raises(NotFound):
+        client.get(ns, "V")
+    # The history stays readable, to choose what to restore.
+    assert [version.version for version in client.history(ns, "V")] == [2, 1]
+
+    restored = client.restore(ns, "V")
+
+    assert (restored.namespace, restored.name, restored.version) == (ns, "V", 2)
+    assert client.get(ns, "V").value == "two"
+    assert client.get(ns, "V", version=1).value == "one"
+    with pytest.raises(Conflict):
+        client.restore(ns, "V")
+    with pytest.raises(NotFound):
+        client.restore(ns, "NEVER")
+
+
+def test_a_put_over_a_deleted_secret_revives_it_as_a_new_version(
+    client: SecretStoreClient, ns: str
+) -> None:
+    first = client.put(ns, "V", "one")
     client.delete(ns, "V")
+
+    revived = client.put(ns, "V", "two")
+
+    assert (revived.created, revived.version, revived.secret_id) == (True, 2, first.secret_id)
+    assert client.get(ns, "V", version=1).value == "one"
+
+
+def test_list_deleted_lists_only_deleted_secrets_with_their_window(
+    client: SecretStoreClient, ns: str
+) -> None:
+    client.put(ns, "KEPT", "v")
+    client.put(ns, "GONE", "v")
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    client.delete(ns, "GONE")
+
+    [gone] = client.list(ns, deleted=True)
+
+    assert (gone.name, gone.state, gone.version) == ("GONE", "deleted", 1)
+    assert gone.deleted_at is not None and gone.deleted_at > before
+    assert gone.restorable_until is not None and gone.restorable_until > gone.deleted_at
+    [kept] = client.list(ns)
+    assert (kept.name, kept.state, kept.deleted_at, kept.restorable_until) == (
+        "KEPT", "active", None, None,
+    )  # fmt: skip
+
+
+def test_delete_with_purge_destroys_the_secret_and_its_versions(
+    client: SecretStoreClient, ns: str
+) -> None:
+    client.put(ns, "V", "one")
+    client.put(ns, "V", "two")
+
+    purged = client.delete(ns, "V", purge=True)
+
+    assert purged.removed and purged.purged and purged.restorable_until is None
+    assert list(client.list(ns, deleted=True)) == []
+    with pytest.raises(NotFound):
+        client.history(ns, "V")
     with pytest.raises(NotFound):
         client.restore(ns, "V")
 
 
-@before_versions
-def test_listing_deleted_secrets_and_purging_are_refused_before_versions(
-    client: SecretStoreClient, ns: str
-) -> None:
-    """After issue 13: ``list(deleted=True)`` lists deleted ones; ``purge`` destroys at once."""
-    from secretstore_client import InvalidArgument
-
+def test_purge_also_destroys_an_already_deleted_secret(client: SecretStoreClient, ns: str) -> None:
     client.put(ns, "V", "one")
-    with pytest.raises(InvalidArgument, match="state"):
-        list(client.list(ns, deleted=True))
-    with pytest.raises(InvalidArgument, match="purge"):
-        client.delete(ns, "V", purge=True)
+    client.delete(ns, "V")
+
+    assert client.delete(ns, "V", purge=True).purged
+    with pytest.raises(NotFound):
+        client.restore(ns, "V")
